@@ -1,0 +1,263 @@
+/* main: the command line (run, test config, test target, version), signal
+ * handling (a flag only), and the ordered start and shutdown of config →
+ * identity → pipeline/output → stats endpoint → poller. */
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <yajl/yajl_version.h>
+
+#include "config.h"
+#include "event.h"
+#include "log.h"
+#include "output.h"
+#include "pipeline.h"
+#include "poller.h"
+#include "stats.h"
+
+#define MAX_ARGS 64
+#define DRAIN_TIMEOUT_MS 5000
+
+static volatile sig_atomic_t stop_flag;
+
+typedef struct cli {
+    const char *words[4]; /* positional words: "test", "target", URL */
+    size_t n_words;
+    const char *files[MAX_ARGS];
+    const char *overrides[MAX_ARGS];
+    config_opts opts;
+    const char *ns, *metricsets, *ignored; /* test target options; -d selectors */
+} cli;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+    fputs("Usage: expvarbeat [run] [-c FILE]... [-E key=value]... [-e]\n"
+          "                  [--path.home D] [--path.config D] [--path.data D] [--path.logs D]\n"
+          "       expvarbeat test config [-c FILE]... [-E key=value]...\n"
+          "       expvarbeat test target URL [--namespace NS] [--metricsets expvar,heap]\n"
+          "       expvarbeat version\n",
+          f);
+}
+
+/* Flags that take a value: one table instead of a strcmp chain per flag. */
+static const char **value_flag(cli *c, const char *flag)
+{
+    const struct {
+        const char *name;
+        const char **slot;
+    } flags[] = {
+        {"--path.home", &c->opts.path_home},     {"--path.config", &c->opts.path_config},
+        {"--path.data", &c->opts.path_data},     {"--path.logs", &c->opts.path_logs},
+        {"--namespace", &c->ns},                 {"--metricsets", &c->metricsets},
+        {"-d", &c->ignored},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strcmp(flag, flags[i].name) == 0)
+            return flags[i].slot;
+    return NULL;
+}
+
+static int append(const char **list, size_t *n, const char *v)
+{
+    if (*n >= MAX_ARGS)
+        return -1;
+    list[(*n)++] = v;
+    return 0;
+}
+
+static int parse_args(cli *c, int argc, char **argv)
+{
+    c->opts.files = c->files;
+    c->opts.overrides = c->overrides;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = value_flag(c, a);
+        int rc = 0;
+        if ((slot || !strcmp(a, "-c") || !strcmp(a, "-E")) && i + 1 >= argc) {
+            fprintf(stderr, "expvarbeat: %s needs a value\n", a);
+            return -1;
+        }
+        if (slot)
+            *slot = argv[++i];
+        else if (!strcmp(a, "-c"))
+            rc = append(c->files, &c->opts.n_files, argv[++i]);
+        else if (!strcmp(a, "-E"))
+            rc = append(c->overrides, &c->opts.n_overrides, argv[++i]);
+        else if (!strcmp(a, "-e"))
+            c->opts.log_to_stderr = 1;
+        else if (!strcmp(a, "-v") || !strncmp(a, "--strict.perms", 14))
+            continue; /* accepted for Metricbeat compatibility */
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "expvarbeat: unknown flag %s\n", a);
+            return -1;
+        } else if (c->n_words < sizeof c->words / sizeof c->words[0])
+            c->words[c->n_words++] = a;
+        else
+            rc = -1;
+        if (rc != 0) {
+            fprintf(stderr, "expvarbeat: too many arguments\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int cmd_is(const cli *c, const char *w0, const char *w1)
+{
+    return c->n_words >= 1 && !strcmp(c->words[0], w0) &&
+           (!w1 || (c->n_words >= 2 && !strcmp(c->words[1], w1)));
+}
+
+static int cmd_version(void)
+{
+    printf("expvarbeat version %s (amd64), libcurl %s, yajl %d.%d.%d\n", EXPVARBEAT_VERSION,
+           curl_version_info(CURLVERSION_NOW)->version, YAJL_MAJOR, YAJL_MINOR, YAJL_MICRO);
+    return 0;
+}
+
+static int cmd_test_config(const cli *c)
+{
+    char err[1024];
+    config *cfg = config_load(&c->opts, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    config_free(cfg);
+    puts("Config OK");
+    return 0;
+}
+
+static void stats_identity(stats *st, const beat_info *bi, int argc, char **argv)
+{
+    st->start_ms = clock_wall_ms();
+    st->name = bi->name;
+    st->hostname = bi->hostname;
+    st->version = bi->version;
+    st->ephemeral_id = bi->ephemeral_id;
+    st->uuid = bi->id;
+    st->argc = argc;
+    st->argv = argv;
+}
+
+/* Runs the scrape loop until a signal (or, with once, one round), then
+ * delivers what was accepted before exiting. */
+static int run(config *cfg, int once, int argc, char **argv)
+{
+    char err[1024];
+    beat_info bi;
+    stats st = {0};
+    pipeline *pl = NULL;
+    stats_server *srv = NULL;
+    poller *p = NULL;
+    int rc = 1;
+    if (beat_info_init(&bi, cfg, !once, err, sizeof err) != 0)
+        goto fail;
+    stats_identity(&st, &bi, argc, argv);
+    if (!(pl = pipeline_new(cfg, output_ops_for(cfg->output.type), &st, err, sizeof err)))
+        goto fail;
+    if (cfg->http.enabled &&
+        !(srv = stats_server_new(cfg->http.host, cfg->http.port, &st, err, sizeof err)))
+        goto fail;
+    if (!(p = poller_new(cfg, &bi, pl, &st, err, sizeof err)))
+        goto fail;
+    poller_attach_stats(p, srv);
+    if (!once)
+        log_info("expvarbeat %s started: %llu scrape targets, output %s%s", bi.version,
+                 (unsigned long long)st.targets, st.output_name,
+                 srv ? ", monitoring endpoint on" : "");
+    size_t failed = poller_run(p, &stop_flag, once);
+    size_t left = pipeline_drain(pl, clock_wall_ms() + DRAIN_TIMEOUT_MS);
+    if (left)
+        log_error("%zu accepted events could not be delivered before shutdown", left);
+    rc = (once && failed) || left ? 1 : 0;
+    if (!once)
+        log_info("expvarbeat stopped: %llu events published, %llu acked, %llu dropped",
+                 (unsigned long long)st.published, (unsigned long long)st.acked,
+                 (unsigned long long)st.dropped);
+    goto out;
+fail:
+    log_error("%s", err);
+out:
+    poller_free(p);
+    stats_server_free(srv);
+    pipeline_free(pl);
+    return rc;
+}
+
+static int cmd_run(const cli *c, int argc, char **argv)
+{
+    char err[1024];
+    config *cfg = config_load(&c->opts, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    log_set_level((enum log_level)cfg->log_level);
+    int rc = run(cfg, 0, argc, argv);
+    config_free(cfg);
+    return rc;
+}
+
+static int cmd_test_target(cli *c, int argc, char **argv)
+{
+    char err[1024];
+    if (c->n_words < 3) {
+        usage(stderr);
+        return 1;
+    }
+    config *cfg = config_for_target(c->words[2], c->ns ? c->ns : "expvar",
+                                    c->metricsets ? c->metricsets : "expvar,heap", &c->opts, err,
+                                    sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    log_set_level((enum log_level)cfg->log_level);
+    int rc = run(cfg, 1, argc, argv);
+    config_free(cfg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {0};
+    if (parse_args(&c, argc, argv) != 0) {
+        usage(stderr);
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc;
+    if (c.n_words == 0 || cmd_is(&c, "run", NULL))
+        rc = cmd_run(&c, argc, argv);
+    else if (cmd_is(&c, "version", NULL))
+        rc = cmd_version();
+    else if (cmd_is(&c, "test", "config"))
+        rc = cmd_test_config(&c);
+    else if (cmd_is(&c, "test", "target"))
+        rc = cmd_test_target(&c, argc, argv);
+    else if (cmd_is(&c, "help", NULL)) {
+        usage(stdout);
+        rc = 0;
+    } else {
+        fprintf(stderr, "expvarbeat: unknown command '%s'\n", c.words[0]);
+        usage(stderr);
+        rc = 1;
+    }
+    curl_global_cleanup();
+    return rc;
+}

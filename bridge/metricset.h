@@ -1,0 +1,50 @@
+/* metricset: a /debug/vars body → the golang.* object Metricbeat publishes.
+ * Both decoders stream the body through yajl (numbers as text, so uint64
+ * above INT64_MAX and 1.5e-300 survive) and write straight into a yajl_gen
+ * that the caller has positioned where a value is expected.  On error they
+ * return -1 and put Metricbeat's whole error.message in msg; the generator
+ * then holds partial output that the caller must discard.  Pure: no I/O. */
+#ifndef EXPVARBEAT_METRICSET_H
+#define EXPVARBEAT_METRICSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <yajl/yajl_gen.h>
+
+typedef struct decode_limits {
+    int max_depth; /* nesting levels of arrays/objects; deeper → error */
+} decode_limits;
+
+/* expvar metricset: writes the object that goes under golang.<namespace>:
+ * the whole body, nested as sent; nulls in objects dropped (kept in arrays);
+ * top-level "cmdline" array joined with spaces; every number as Go writes a
+ * float64; invalid UTF-8 replaced by U+FFFD.  Errors are worded as Metricbeat
+ * words them: "error in http fetch: invalid character '<' looking for
+ * beginning of value", "error in http fetch: json: cannot unmarshal array into
+ * Go value of type map[string]interface {}", ... */
+int metricset_expvar_emit(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
+                          char *msg, size_t msglen);
+
+#define HEAP_PAUSE_RING 256
+
+/* Per-target GC window state (Metricbeat's lastNumGC). Zero-initialised. */
+typedef struct heap_window {
+    uint32_t last_num_gc;
+} heap_window;
+
+typedef struct gc_pauses {
+    uint64_t count, sum_ns, avg_ns, max_ns;
+} gc_pauses;
+
+/* The GC pause window exactly as Metricbeat computes it (spec §1.3.3),
+ * including its restart behaviour (NumGC going down reports zeros and keeps
+ * last_num_gc).  Updates w. */
+void heap_gc_window(heap_window *w, uint32_t num_gc, const uint64_t pause_ns[HEAP_PAUSE_RING],
+                    gc_pauses *out);
+
+/* heap metricset: writes the golang.heap object.  w is updated only on
+ * success.  Errors: "error unmarshalling json: ..." in encoding/json's words. */
+int metricset_heap_emit(yajl_gen g, const char *body, size_t len, heap_window *w,
+                        const decode_limits *lim, char *msg, size_t msglen);
+
+#endif

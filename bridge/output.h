@@ -1,0 +1,50 @@
+/* output: the one interface every output implements (console, file; later
+ * elasticsearch, kafka).  The pipeline hands an output one batch at a time;
+ * the output decides per event OK (delivered), RETRY (try again later) or
+ * DROP (can never be delivered; counted and logged by the output with the
+ * reason) and calls b->done exactly once, synchronously or from poll().
+ * The core never includes a backend's internals: it only sees output_ops. */
+#ifndef EXPVARBEAT_OUTPUT_H
+#define EXPVARBEAT_OUTPUT_H
+
+#include <stddef.h>
+#include "config.h"
+
+typedef enum { OUT_OK = 0, OUT_RETRY = 1, OUT_DROP = 2 } out_result;
+
+/* One rendered document: a JSON object, no trailing newline.  Owned by the
+ * queue until acked or dropped. */
+typedef struct event_rec {
+    char *json;
+    size_t len;
+    unsigned attempts;
+} event_rec;
+
+typedef struct batch batch;
+struct batch {
+    event_rec **events;
+    out_result *results; /* one per event, set by the output */
+    size_t n;
+    void (*done)(batch *b, void *ctx);
+    void *ctx;
+};
+
+typedef struct output_ops {
+    const char *name; /* as in libbeat's output.type: "console", "file" */
+    /* Builds the output from the config; NULL with a message on failure. */
+    void *(*open)(const config *c, char *err, size_t errlen);
+    /* Takes b; sets every b->results[i] and calls b->done once. */
+    void (*publish)(void *self, batch *b);
+    /* Drives asynchronous work; returns ms until it wants to run again, -1 = idle. */
+    int (*poll)(void *self);
+    /* Flushes and frees; self may be NULL. */
+    void (*close)(void *self);
+} output_ops;
+
+extern const output_ops out_console_ops;
+extern const output_ops out_file_ops;
+
+/* The ops for the configured output type. */
+const output_ops *output_ops_for(enum output_type t);
+
+#endif

@@ -1,0 +1,243 @@
+/* pipeline: ring-buffer queue, batching and retry (see pipeline.h). */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define BACKOFF_INIT_MS 1000
+#define BACKOFF_MAX_MS 60000
+
+struct pipeline {
+    const output_ops *ops;
+    void *out;
+    stats *st;
+    event_rec **ring;
+    size_t cap, head, count, reserved;
+    size_t batch_max;
+    int64_t flush_timeout_ms;
+    int64_t oldest_ms; /* when the oldest queued event arrived */
+    batch b;           /* the batch in flight, if b.n */
+    int in_flight;
+    int64_t backoff_ms, retry_at_ms;
+    int64_t now_ms; /* the clock of the current poll: outputs may finish batches inside it */
+    unsigned seed;
+};
+
+int64_t clock_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t clock_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+pipeline *pipeline_new(const config *c, const output_ops *ops, stats *st, char *err,
+                       size_t errlen)
+{
+    pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        goto oom;
+    p->ops = ops;
+    p->st = st;
+    p->cap = c->queue.events > 0 ? (size_t)c->queue.events : 4096;
+    p->batch_max = c->queue.flush_min_events > 0 ? (size_t)c->queue.flush_min_events : p->cap;
+    p->flush_timeout_ms = c->queue.flush_timeout_ms;
+    p->seed = (unsigned)clock_mono_ns();
+    p->ring = calloc(p->cap, sizeof *p->ring);
+    p->b.events = calloc(p->batch_max, sizeof *p->b.events);
+    p->b.results = calloc(p->batch_max, sizeof *p->b.results);
+    if (!p->ring || !p->b.events || !p->b.results)
+        goto oom;
+    p->out = ops->open(c, err, errlen);
+    if (!p->out) {
+        pipeline_free(p);
+        return NULL;
+    }
+    st->output_name = ops->name;
+    return p;
+oom:
+    snprintf(err, errlen, "out of memory creating the queue");
+    pipeline_free(p);
+    return NULL;
+}
+
+int pipeline_reserve(pipeline *p)
+{
+    if (p->count + p->reserved + (p->in_flight ? p->b.n : 0) >= p->cap)
+        return -1;
+    p->reserved++;
+    return 0;
+}
+
+void pipeline_unreserve(pipeline *p)
+{
+    if (p->reserved)
+        p->reserved--;
+}
+
+static void update_active(pipeline *p)
+{
+    p->st->queue_active = p->count + (p->in_flight ? p->b.n : 0);
+}
+
+void pipeline_publish(pipeline *p, char *json, size_t len, int64_t now_ms)
+{
+    event_rec *ev = malloc(sizeof *ev);
+    if (!ev) {
+        /* Nothing else can be done without memory; say so once per event. */
+        log_error("out of memory queueing an event; event dropped");
+        free(json);
+        pipeline_unreserve(p);
+        p->st->dropped++;
+        return;
+    }
+    *ev = (event_rec){json, len, 0};
+    pipeline_unreserve(p);
+    if (p->count == 0)
+        p->oldest_ms = now_ms;
+    p->ring[(p->head + p->count) % p->cap] = ev;
+    p->count++;
+    p->st->published++;
+    update_active(p);
+}
+
+static void event_rec_free(event_rec *ev)
+{
+    if (ev) {
+        free(ev->json);
+        free(ev);
+    }
+}
+
+/* Retried events go back to the front, in their original order. */
+static void requeue_front(pipeline *p, event_rec *ev)
+{
+    p->head = (p->head + p->cap - 1) % p->cap;
+    p->ring[p->head] = ev;
+    p->count++;
+}
+
+static void schedule_retry(pipeline *p, int64_t now_ms)
+{
+    p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_INIT_MS;
+    if (p->backoff_ms > BACKOFF_MAX_MS)
+        p->backoff_ms = BACKOFF_MAX_MS;
+    /* Equal jitter, as libbeat: wait in [backoff/2, backoff). */
+    int64_t half = p->backoff_ms / 2;
+    p->retry_at_ms = now_ms + half + (int64_t)(rand_r(&p->seed) % (unsigned)(half ? half : 1));
+}
+
+static void on_batch_done(batch *b, void *ctx)
+{
+    pipeline *p = ctx;
+    size_t retries = 0;
+    p->in_flight = 0;
+    for (size_t i = b->n; i-- > 0;) {
+        event_rec *ev = b->events[i];
+        switch (b->results[i]) {
+        case OUT_OK:
+            p->st->acked++;
+            event_rec_free(ev);
+            break;
+        case OUT_DROP:
+            p->st->dropped++;
+            event_rec_free(ev);
+            break;
+        case OUT_RETRY:
+            ev->attempts++;
+            p->st->retried++;
+            requeue_front(p, ev);
+            retries++;
+        }
+    }
+    b->n = 0;
+    if (retries)
+        schedule_retry(p, p->now_ms);
+    else
+        p->backoff_ms = 0;
+    update_active(p);
+}
+
+static int batch_due(const pipeline *p, int64_t now_ms)
+{
+    if (p->count == 0 || p->in_flight || now_ms < p->retry_at_ms)
+        return 0;
+    return p->count >= p->batch_max || now_ms - p->oldest_ms >= p->flush_timeout_ms;
+}
+
+static void send_batch(pipeline *p, int64_t now_ms)
+{
+    batch *b = &p->b;
+    b->n = p->count < p->batch_max ? p->count : p->batch_max;
+    for (size_t i = 0; i < b->n; i++) {
+        b->events[i] = p->ring[p->head];
+        b->results[i] = OUT_RETRY; /* until the output says otherwise */
+        p->head = (p->head + 1) % p->cap;
+    }
+    p->count -= b->n;
+    p->oldest_ms = now_ms;
+    b->done = on_batch_done;
+    b->ctx = p;
+    p->in_flight = 1;
+    p->st->batches++;
+    p->ops->publish(p->out, b);
+}
+
+int pipeline_poll(pipeline *p, int64_t now_ms)
+{
+    p->now_ms = now_ms;
+    int wait = p->ops->poll ? p->ops->poll(p->out) : -1;
+    if (batch_due(p, now_ms))
+        send_batch(p, now_ms);
+    if (p->count == 0 || p->in_flight)
+        return wait;
+    int64_t at = now_ms < p->retry_at_ms ? p->retry_at_ms : p->oldest_ms + p->flush_timeout_ms;
+    int64_t ms = at > now_ms ? at - now_ms : 0;
+    return wait >= 0 && wait < ms ? wait : (int)ms;
+}
+
+size_t pipeline_pending(const pipeline *p)
+{
+    return p->count + (p->in_flight ? p->b.n : 0);
+}
+
+size_t pipeline_drain(pipeline *p, int64_t deadline_ms)
+{
+    int64_t now;
+    while (pipeline_pending(p) && (now = clock_wall_ms()) < deadline_ms) {
+        p->oldest_ms = now - p->flush_timeout_ms; /* flush whatever is there */
+        int wait = pipeline_poll(p, now);
+        if (pipeline_pending(p) && wait > 0) {
+            struct timespec ts = {0, (long)(wait < 50 ? wait : 50) * 1000000L};
+            nanosleep(&ts, NULL); /* an output's own pacing, not synchronisation */
+        }
+    }
+    return pipeline_pending(p);
+}
+
+void pipeline_free(pipeline *p)
+{
+    if (!p)
+        return;
+    if (p->ops && p->out)
+        p->ops->close(p->out);
+    for (size_t i = 0; p->ring && i < p->count; i++)
+        event_rec_free(p->ring[(p->head + i) % p->cap]);
+    if (p->in_flight)
+        for (size_t i = 0; i < p->b.n; i++)
+            event_rec_free(p->b.events[i]);
+    free(p->ring);
+    free(p->b.events);
+    free(p->b.results);
+    free(p);
+}

@@ -1,0 +1,40 @@
+/* pipeline: the bounded in-memory queue between scrapes and the output.
+ * A scrape reserves its slot before it starts, so a finished scrape always
+ * has room and nothing accepted is ever dropped for lack of space; when the
+ * queue is full, new scrapes are skipped instead (back-pressure).  Batches go
+ * to the output one at a time; RETRY events return to the front of the queue
+ * after a capped exponential backoff with jitter; DROP events are counted.
+ * Main thread only. */
+#ifndef EXPVARBEAT_PIPELINE_H
+#define EXPVARBEAT_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+#include "output.h"
+#include "stats.h"
+
+typedef struct pipeline pipeline;
+
+pipeline *pipeline_new(const config *c, const output_ops *ops, stats *st, char *err,
+                       size_t errlen);
+/* Reserves room for one event: 0, or -1 when the queue is full. */
+int pipeline_reserve(pipeline *p);
+/* Gives back a reservation that will not be used. */
+void pipeline_unreserve(pipeline *p);
+/* Queues a document (takes ownership of json), using a reservation. */
+void pipeline_publish(pipeline *p, char *json, size_t len, int64_t now_ms);
+/* Hands a batch to the output when one is due; returns ms until it wants to
+ * run again, or -1 when idle. */
+int pipeline_poll(pipeline *p, int64_t now_ms);
+/* Events queued or in flight. */
+size_t pipeline_pending(const pipeline *p);
+/* Shutdown: keeps delivering until empty or the deadline; returns what is left. */
+size_t pipeline_drain(pipeline *p, int64_t deadline_ms);
+void pipeline_free(pipeline *p);
+
+/* ms since the epoch / monotonic ns: the clocks every module uses. */
+int64_t clock_wall_ms(void);
+int64_t clock_mono_ns(void);
+
+#endif

@@ -1,0 +1,145 @@
+/* scrape: finished transfer → document (see scrape.h).  Transport errors
+ * are translated into the text Go's net/http would have produced, so that
+ * alerts and saved searches written against Metricbeat's error.message keep
+ * matching. */
+#include "scrape.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stats.h"
+
+static void lower_first(char *s)
+{
+    if (*s)
+        *s = (char)tolower((unsigned char)*s);
+}
+
+/* "dial tcp 127.0.0.1:6060" from what curl knows about the peer. */
+static void dial_target(target *t, char *out, size_t outlen)
+{
+    char *ip = NULL;
+    long port = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
+    curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_PORT, &port);
+    if (ip && *ip)
+        snprintf(out, outlen, strchr(ip, ':') ? "dial tcp [%s]:%ld" : "dial tcp %s:%ld", ip, port);
+    else
+        snprintf(out, outlen, "dial tcp");
+}
+
+/* The host name of a URL, for resolver errors. */
+static const char *url_host(const char *uri, char *out, size_t outlen)
+{
+    const char *p = strstr(uri, "://");
+    p = p ? p + 3 : uri;
+    snprintf(out, outlen, "%.*s", (int)strcspn(p, ":/?#"), p);
+    return out;
+}
+
+/* Go names the phase the client deadline hit. */
+static void timeout_detail(target *t, const char *dial, char *out, size_t outlen)
+{
+    double connect_s = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME, &connect_s);
+    if (t->status_line[0])
+        snprintf(out, outlen, "context deadline exceeded (Client.Timeout or context "
+                              "cancellation while reading body)");
+    else if (connect_s > 0)
+        snprintf(out, outlen, "context deadline exceeded (Client.Timeout exceeded while "
+                              "awaiting headers)");
+    else
+        snprintf(out, outlen, "%s: i/o timeout", dial);
+}
+
+static void transport_detail(target *t, CURLcode rc, char *out, size_t outlen)
+{
+    char dial[128], err[256], host[256];
+    long os_errno = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+    snprintf(err, sizeof err, "%s", os_errno ? strerror((int)os_errno) : "");
+    lower_first(err);
+    dial_target(t, dial, sizeof dial);
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        snprintf(out, outlen, "%s: connect: %s", dial, *err ? err : "connection refused");
+        return;
+    case CURLE_OPERATION_TIMEDOUT:
+        timeout_detail(t, dial, out, outlen);
+        return;
+    case CURLE_TOO_MANY_REDIRECTS:
+        snprintf(out, outlen, "stopped after 10 redirects");
+        return;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        snprintf(out, outlen, "dial tcp: lookup %s: no such host", url_host(t->url.uri, host,
+                                                                               sizeof host));
+        return;
+    case CURLE_GOT_NOTHING:
+        snprintf(out, outlen, "EOF");
+        return;
+    default:
+        snprintf(out, outlen, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+    }
+}
+
+void scrape_fetch_error(target *t, CURLcode rc, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (t->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        snprintf(out, outlen, "response body larger than %zu bytes (max_body_size)",
+                 t->mod->max_body_bytes);
+        return;
+    }
+    if (rc != CURLE_OK) {
+        char detail[512];
+        transport_detail(t, rc, detail, sizeof detail);
+        snprintf(out, outlen, "error making http request: Get \"%s\": %s", t->url.uri, detail);
+        return;
+    }
+    long code = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code == 200)
+        return;
+    /* Go's resp.Status is "<code> <reason>" as the server sent it. */
+    const char *status = t->status_line;
+    const char *sp = strchr(status, ' ');
+    snprintf(out, outlen, "HTTP error %ld in : %s", code, sp ? sp + 1 : status);
+}
+
+static void render_error(target *t, const beat_info *bi, int64_t duration_ns, yajl_gen g,
+                         const char *message)
+{
+    yajl_gen_reset(g, NULL);
+    yajl_gen_clear(g);
+    event_begin(g, bi, &t->site, t->start_wall_ms, duration_ns, message);
+    event_end(g);
+}
+
+int scrape_render(target *t, CURLcode rc, const beat_info *bi, int64_t now_mono_ns, yajl_gen g,
+                  char *msg, size_t msglen)
+{
+    int64_t duration_ns = now_mono_ns - t->start_mono_ns;
+    char fetch_err[1024];
+    scrape_fetch_error(t, rc, fetch_err, sizeof fetch_err);
+    if (fetch_err[0]) {
+        snprintf(msg, msglen, "error in http fetch: %s", fetch_err);
+        render_error(t, bi, duration_ns, g, msg);
+        return 1;
+    }
+    yajl_gen_reset(g, NULL);
+    yajl_gen_clear(g);
+    event_begin(g, bi, &t->site, t->start_wall_ms, duration_ns, NULL);
+    int opened = event_open_path(g, t->dataset);
+    int rc2 = t->ms == STATS_MS_EXPVAR
+                  ? metricset_expvar_emit(g, t->body.data, t->body.len, &t->limits, msg, msglen)
+                  : metricset_heap_emit(g, t->body.data, t->body.len, &t->heap, &t->limits, msg,
+                                        msglen);
+    if (rc2 != 0) {
+        render_error(t, bi, duration_ns, g, msg);
+        return 1;
+    }
+    event_close_maps(g, opened);
+    event_end(g);
+    return 0;
+}

@@ -1,0 +1,474 @@
+/* target: URL building as Metricbeat's host parser does it (spec §1.1) and
+ * one-time configuration of a scrape instance's curl easy handle: headers,
+ * credentials, TLS, timeouts, gzip, redirects and the capped body sink. */
+#include "target.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+
+#define USER_AGENT "Expvarbeat/" EXPVARBEAT_VERSION " (linux; amd64)"
+
+/* ---- URL building ---------------------------------------------------- */
+
+static char *strndup_or_null(const char *p, size_t n)
+{
+    return n ? strndup(p, n) : NULL;
+}
+
+static int hexval(int c)
+{
+    return isdigit(c) ? c - '0' : (tolower(c) - 'a' + 10);
+}
+
+/* Percent-decodes in place (and '+' → ' ' for query text). */
+static void unescape(char *s, int plus_is_space)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2])) {
+            *w++ = (char)(hexval((unsigned char)r[1]) * 16 + hexval((unsigned char)r[2]));
+            r += 2;
+        } else {
+            *w++ = (plus_is_space && *r == '+') ? ' ' : *r;
+        }
+    }
+    *w = '\0';
+}
+
+/* Go's url.QueryEscape. */
+static int query_escape(buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            rc = buf_append(b, p, 1);
+        } else if (*p == ' ') {
+            rc = buf_append(b, "+", 1);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            rc = buf_append(b, e, 3);
+        }
+    }
+    return rc;
+}
+
+typedef struct qpair {
+    char *k, *v;
+    size_t order;
+} qpair;
+
+static int qpair_cmp(const void *a, const void *b)
+{
+    const qpair *x = a, *y = b;
+    int c = strcmp(x->k, y->k);
+    if (c)
+        return c;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static size_t query_split(const char *raw, qpair *out, size_t max)
+{
+    size_t n = 0;
+    char *copy = strdup(raw), *save = NULL;
+    for (char *tok = strtok_r(copy, "&", &save); tok && n < max; tok = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(tok, '=');
+        if (eq)
+            *eq = '\0';
+        out[n].k = strdup(tok);
+        out[n].v = strdup(eq ? eq + 1 : "");
+        unescape(out[n].k, 1);
+        unescape(out[n].v, 1);
+        out[n].order = n;
+        n++;
+    }
+    free(copy);
+    return n;
+}
+
+/* SetQueryParams: the existing query plus the configured one, re-encoded
+ * with keys sorted (Go's url.Values.Encode).  Untouched when none is set. */
+static int query_merge(buf *b, const char *raw, size_t rawlen, const kvlist *q)
+{
+    if (!q || q->n == 0) {
+        if (rawlen == 0)
+            return 0;
+        return buf_append(b, "?", 1) || buf_append(b, raw, rawlen);
+    }
+    char *r = strndup(raw, rawlen);
+    size_t max = q->n + rawlen + 1, n;
+    qpair *pairs = calloc(max, sizeof *pairs);
+    n = query_split(r, pairs, max);
+    for (size_t i = 0; i < q->n; i++, n++)
+        pairs[n] = (qpair){strdup(q->v[i].key), strdup(q->v[i].value), n};
+    qsort(pairs, n, sizeof *pairs, qpair_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        rc |= buf_append(b, i ? "&" : "?", 1);
+        rc |= query_escape(b, pairs[i].k);
+        rc |= buf_append(b, "=", 1);
+        rc |= query_escape(b, pairs[i].v);
+        free(pairs[i].k);
+        free(pairs[i].v);
+    }
+    free(pairs);
+    free(r);
+    return rc;
+}
+
+/* basepath and the metricset path, joined and slash-trimmed. */
+static void join_path(char *out, size_t outlen, const char *base, const char *path)
+{
+    while (base && *base == '/')
+        base++;
+    while (path && *path == '/')
+        path++;
+    size_t bl = base ? strlen(base) : 0, pl = path ? strlen(path) : 0;
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    while (pl && path[pl - 1] == '/')
+        pl--;
+    snprintf(out, outlen, "%.*s%s%.*s", (int)bl, bl ? base : "", bl && pl ? "/" : "", (int)pl,
+             pl ? path : "");
+}
+
+static int validate_hostport(const char *hp, size_t n, char *err, size_t errlen)
+{
+    const char *colon = memchr(hp, ':', n);
+    size_t hostlen = n;
+    if (n && hp[0] == '[') {
+        const char *close = memchr(hp, ']', n);
+        if (!close) {
+            snprintf(err, errlen, "error parsing URL: missing ']' in host");
+            return -1;
+        }
+        colon = close + 1 < hp + n && close[1] == ':' ? close + 1 : NULL;
+        hostlen = (size_t)(close - hp) - 1;
+    } else if (colon) {
+        if (memchr(colon + 1, ':', n - (size_t)(colon - hp) - 1)) {
+            snprintf(err, errlen, "error parsing URL: address %.*s: too many colons in address",
+                     (int)n, hp);
+            return -1;
+        }
+        hostlen = (size_t)(colon - hp);
+    }
+    for (const char *p = colon ? colon + 1 : hp + n; p < hp + n; p++)
+        if (!isdigit((unsigned char)*p)) {
+            snprintf(err, errlen, "invalid port \"%.*s\" after host", (int)(hp + n - colon), colon);
+            return -1;
+        }
+    if (hostlen == 0) {
+        snprintf(err, errlen, "error parsing URL: empty host");
+        return -1;
+    }
+    return 0;
+}
+
+static void split_userinfo(const char *ui, size_t n, target_url *out)
+{
+    const char *colon = memchr(ui, ':', n);
+    size_t ul = colon ? (size_t)(colon - ui) : n;
+    out->user = strndup(ui, ul);
+    out->pass = colon ? strndup(colon + 1, n - ul - 1) : strdup("");
+    unescape(out->user, 0);
+    unescape(out->pass, 0);
+}
+
+int target_url_build(const char *host, const char *basepath, const char *ms_path,
+                     const kvlist *query, const char *cfg_user, const char *cfg_pass,
+                     target_url *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const char *sep = strstr(host, "://");
+    const char *scheme = sep ? host : "http";
+    size_t scheme_len = sep ? (size_t)(sep - host) : 4;
+    const char *rest = sep ? sep + 3 : host;
+    int is_unix = scheme_len == 9 && strncmp(scheme, "http+unix", 9) == 0;
+
+    size_t auth_len = strcspn(rest, "/?#");
+    const char *path = rest + auth_len;
+    size_t path_len = strcspn(path, "?#");
+    const char *q = path[path_len] == '?' ? path + path_len + 1 : path + path_len;
+    size_t q_len = strcspn(q, "#");
+
+    const char *at = NULL;
+    for (const char *p = rest; p < rest + auth_len; p++)
+        if (*p == '@')
+            at = p;
+    const char *hp = at ? at + 1 : rest;
+    size_t hp_len = (size_t)(rest + auth_len - hp);
+    if (!is_unix && validate_hostport(hp, hp_len, err, errlen) != 0)
+        return -1;
+    if (at)
+        split_userinfo(rest, (size_t)(at - rest), out);
+    else if ((cfg_user && *cfg_user) || (cfg_pass && *cfg_pass)) {
+        out->user = strdup(cfg_user ? cfg_user : "");
+        out->pass = strdup(cfg_pass ? cfg_pass : "");
+    }
+
+    char joined[2048];
+    join_path(joined, sizeof joined, basepath, ms_path);
+    buf u;
+    buf_init(&u, 0);
+    int rc = 0;
+    if (is_unix) {
+        out->unix_socket = strndup_or_null(path, path_len);
+        rc |= buf_append_str(&u, "http://unix");
+        path_len = 0;
+    } else {
+        rc |= buf_append(&u, scheme, scheme_len) || buf_append(&u, "://", 3);
+        rc |= buf_append(&u, hp, hp_len);
+    }
+    if (path_len)
+        rc |= buf_append(&u, path, path_len);
+    else if (*joined)
+        rc |= buf_append(&u, "/", 1) || buf_append_str(&u, joined);
+    rc |= query_merge(&u, q, q_len, query);
+    out->uri = buf_detach(&u, NULL);
+    if (rc || !out->uri) {
+        snprintf(err, errlen, "out of memory building URL");
+        target_url_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void target_url_free(target_url *u)
+{
+    if (!u)
+        return;
+    free(u->uri);
+    free(u->user);
+    free(u->pass);
+    free(u->unix_socket);
+    memset(u, 0, sizeof *u);
+}
+
+/* ---- the scrape instance ------------------------------------------------ */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+    target *t = ctx;
+    long code = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code != 200)
+        return size * n; /* only the status matters; don't keep an error page */
+    if (buf_append(&t->body, p, size * n) != BUF_OK) {
+        t->too_big = 1;
+        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ctx)
+{
+    target *t = ctx;
+    size_t len = size * n;
+    if (len > 5 && memcmp(p, "HTTP/", 5) == 0) {
+        while (len && (p[len - 1] == '\r' || p[len - 1] == '\n'))
+            len--;
+        snprintf(t->status_line, sizeof t->status_line, "%.*s", (int)len, p);
+    }
+    return size * n;
+}
+
+static char *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    buf b;
+    buf_init(&b, max);
+    char chunk[4096];
+    size_t got;
+    int rc = 0;
+    while (rc == 0 && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = buf_append(&b, chunk, got);
+    fclose(f);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s is larger than %zu bytes", path, max);
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_detach(&b, len);
+}
+
+static int add_header(target *t, const char *name, const char *value)
+{
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *line = malloc(n);
+    if (!line)
+        return -1;
+    snprintf(line, n, "%s: %s", name, value);
+    struct curl_slist *l = curl_slist_append(t->headers, line);
+    free(line);
+    if (!l)
+        return -1;
+    t->headers = l;
+    return 0;
+}
+
+static int setup_headers(target *t, const module_config *m, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < m->headers.n; i++)
+        if (add_header(t, m->headers.v[i].key, m->headers.v[i].value) != 0)
+            return -1;
+    if (m->bearer_token_file && *m->bearer_token_file) {
+        size_t len;
+        char *tok = read_file(m->bearer_token_file, 65536, &len, err, errlen);
+        if (!tok)
+            return -1;
+        if (len && tok[len - 1] == '\n')
+            tok[--len] = '\0'; /* Metricbeat strips exactly one trailing newline */
+        char *value = malloc(len + 8);
+        int rc = value ? 0 : -1;
+        if (value) {
+            snprintf(value, len + 8, "Bearer %s", tok);
+            rc = add_header(t, "Authorization", value);
+        }
+        free(value);
+        free(tok);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int setup_tls(target *t, const ssl_config *s, char *err, size_t errlen)
+{
+    CURL *e = t->easy;
+    int peer = s->verification_mode != SSL_VERIFY_NONE;
+    int host = s->verification_mode == SSL_VERIFY_FULL || s->verification_mode == SSL_VERIFY_STRICT;
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, (long)peer);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, host ? 2L : 0L);
+    if (s->certificate_authorities.n) {
+        buf cas;
+        buf_init(&cas, 16u << 20);
+        for (size_t i = 0; i < s->certificate_authorities.n; i++) {
+            size_t len;
+            char *pem = read_file(s->certificate_authorities.v[i], 4u << 20, &len, err, errlen);
+            if (!pem || buf_append(&cas, pem, len) != 0 || buf_append(&cas, "\n", 1) != 0) {
+                free(pem);
+                buf_free(&cas);
+                return -1;
+            }
+            free(pem);
+        }
+        struct curl_blob blob = {cas.data, cas.len, CURL_BLOB_COPY};
+        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+        buf_free(&cas);
+    }
+    if (s->certificate)
+        curl_easy_setopt(e, CURLOPT_SSLCERT, s->certificate);
+    if (s->key)
+        curl_easy_setopt(e, CURLOPT_SSLKEY, s->key);
+    return 0;
+}
+
+static void setup_transfer(target *t, const module_config *m)
+{
+    CURL *e = t->easy;
+    curl_easy_setopt(e, CURLOPT_URL, t->url.uri);
+    if (t->url.unix_socket)
+        curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, t->url.unix_socket);
+    if (t->url.user) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, t->url.user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, t->url.pass);
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)m->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)m->timeout_ms);
+    /* Go's http.Client follows up to 10 redirects; so do we. */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)m->max_body_bytes);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+}
+
+static int setup_identity(target *t, const module_config *m, int ms)
+{
+    t->mod = m;
+    t->ms = ms;
+    if (ms == STATS_MS_EXPVAR) {
+        size_t n = strlen(m->expvar_namespace) + 8;
+        t->dataset = malloc(n);
+        if (t->dataset)
+            snprintf(t->dataset, n, "golang.%s", m->expvar_namespace);
+    } else {
+        t->dataset = strdup("golang.heap");
+    }
+    t->site = (event_site){
+        .metricset = ms == STATS_MS_EXPVAR ? "expvar" : "heap",
+        .dataset = t->dataset,
+        .error_dataset = ms == STATS_MS_EXPVAR ? "golang.expvar" : "golang.heap",
+        .address = t->url.uri,
+        .period_ms = m->period_ms,
+        .mod = m,
+    };
+    t->limits.max_depth = m->max_depth;
+    return t->dataset ? 0 : -1;
+}
+
+target *target_new(const module_config *m, const char *host, int ms, char *err, size_t errlen)
+{
+    target *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    buf_init(&t->body, m->max_body_bytes);
+    const char *ms_path = ms == STATS_MS_EXPVAR ? m->expvar_path : m->heap_path;
+    if (target_url_build(host, m->basepath, ms_path, &m->query, m->username, m->password, &t->url,
+                         err, errlen) != 0)
+        goto fail;
+    if (setup_identity(t, m, ms) != 0 || !(t->easy = curl_easy_init())) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (setup_headers(t, m, err, errlen) != 0 || setup_tls(t, &m->ssl, err, errlen) != 0)
+        goto fail;
+    setup_transfer(t, m);
+    return t;
+fail:
+    target_free(t);
+    return NULL;
+}
+
+void target_scrape_reset(target *t)
+{
+    buf_reset(&t->body);
+    t->too_big = 0;
+    t->status_line[0] = '\0';
+    t->errbuf[0] = '\0';
+}
+
+void target_free(target *t)
+{
+    if (!t)
+        return;
+    if (t->easy)
+        curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->headers);
+    target_url_free(&t->url);
+    buf_free(&t->body);
+    free(t->dataset);
+    free(t);
+}

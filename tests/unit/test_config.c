@@ -1,0 +1,715 @@
+/* Unit tests for config.c and cfgval.c: real metricbeat.yml layouts, the
+ * defaults table, durations and sizes, ${VAR} expansion, -E overrides,
+ * multi-file merge, every error case (message names file, line and key),
+ * warnings (stderr captured) and the cfgval tree / JSON rendering.
+ * Fixtures live in $EXPVARBEAT_TEST_DATA/config. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <yajl/yajl_gen.h>
+
+#include "cfgval.h"
+#include "config.h"
+#include "log.h"
+
+static const char *data_dir(void)
+{
+    const char *d = getenv("EXPVARBEAT_TEST_DATA");
+    return d ? d : "tests/data";
+}
+
+static char *fixture_dir(const char *sub)
+{
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/config%s%s", data_dir(), sub ? "/" : "", sub ? sub : "");
+    return path;
+}
+
+/* ---- stderr capture: warnings go through log_warn to fd 2 ---- */
+
+typedef struct capture {
+    int saved;
+    FILE *tmp;
+} capture;
+
+static void capture_start(capture *c)
+{
+    fflush(stderr);
+    c->tmp = tmpfile();
+    assert_non_null(c->tmp);
+    c->saved = dup(2);
+    dup2(fileno(c->tmp), 2);
+}
+
+static char *capture_end(capture *c)
+{
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    long n = ftell(c->tmp);
+    char *s = calloc(1, (size_t)n + 1);
+    rewind(c->tmp);
+    if (n > 0 && fread(s, 1, (size_t)n, c->tmp) != (size_t)n)
+        s[0] = '\0';
+    fclose(c->tmp);
+    return s;
+}
+
+typedef struct run {
+    config *cfg;
+    char err[1024];
+    char *log; /* captured stderr */
+} run;
+
+/* Loads files (relative to dir under tests/data/config) plus overrides. */
+static void load(run *r, const char *dir, const char *const *files, size_t nf,
+                 const char *const *ovr, size_t no)
+{
+    config_opts o = {0};
+    o.files = (const char **)files;
+    o.n_files = nf;
+    o.overrides = (const char **)ovr;
+    o.n_overrides = no;
+    o.path_home = "/srv/evb";
+    o.path_config = fixture_dir(dir);
+    capture c;
+    capture_start(&c);
+    r->err[0] = '\0';
+    r->cfg = config_load(&o, r->err, sizeof r->err);
+    r->log = capture_end(&c);
+}
+
+static void load1(run *r, const char *file)
+{
+    const char *files[] = {file};
+    load(r, NULL, files, 1, NULL, 0);
+}
+
+static void done(run *r)
+{
+    config_free(r->cfg);
+    free(r->log);
+    r->cfg = NULL;
+    r->log = NULL;
+}
+
+static void expect_ok(run *r)
+{
+    if (!r->cfg)
+        fprintf(stderr, "unexpected error: %s\n", r->err);
+    assert_non_null(r->cfg);
+}
+
+/* The error must contain every fragment (file:line: key: why). */
+static void expect_error(run *r, const char *frag)
+{
+    if (r->cfg || !strstr(r->err, frag))
+        fprintf(stderr, "error was: \"%s\"\nwanted: \"%s\"\n", r->err, frag);
+    assert_null(r->cfg);
+    assert_non_null(strstr(r->err, frag));
+}
+
+static void expect_log(const run *r, const char *frag)
+{
+    if (!strstr(r->log, frag))
+        fprintf(stderr, "log was:\n%s\nwanted: \"%s\"\n", r->log, frag);
+    assert_non_null(strstr(r->log, frag));
+}
+
+static char *gen_json(const cfgval *v)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    cfgval_gen(g, v);
+    const unsigned char *buf;
+    size_t len;
+    yajl_gen_get_buf(g, &buf, &len);
+    char *s = strndup((const char *)buf, len);
+    yajl_gen_free(g);
+    return s;
+}
+
+static void expect_json(const cfgval *v, const char *want)
+{
+    char *got = gen_json(v);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "json: %s\nwant: %s\n", got, want);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* ---- tests ---- */
+
+static void test_metricbeat_layout(void **state)
+{
+    (void)state;
+    run r;
+    const char *files[] = {"metricbeat.yml"};
+    load(&r, "metricbeat", files, 1, NULL, 0);
+    expect_ok(&r);
+    const config *c = r.cfg;
+    assert_int_equal(c->n_modules, 1);
+    const module_config *m = &c->modules[0];
+    assert_non_null(strstr(m->file, "modules.d/golang.yml"));
+    assert_int_equal(m->line, 4);
+    assert_int_equal(m->metricsets, MS_EXPVAR | MS_HEAP);
+    assert_int_equal(m->period_ms, 10000);
+    assert_int_equal(m->hosts.n, 1);
+    assert_string_equal(m->hosts.v[0], "localhost:6060");
+    assert_string_equal(m->expvar_namespace, "example");
+    assert_string_equal(m->expvar_path, "/debug/vars");
+    assert_string_equal(m->heap_path, "/debug/vars");
+    assert_string_equal(c->name, "web-01");
+    assert_int_equal(c->tags.n, 2);
+    assert_string_equal(c->tags.v[1], "web-tier");
+    expect_json(c->fields, "{\"env\":\"staging\"}");
+    assert_int_equal(c->output.type, OUTPUT_FILE);
+    assert_string_equal(c->output.file.path, "/var/lib/metricbeat/out");
+    assert_string_equal(c->output.file.filename, "metricbeat");
+    assert_int_equal(c->output.file.rotate_every_kb, 20480);
+    assert_int_equal(c->output.file.number_of_files, 3);
+    assert_int_equal(c->output.file.permissions, 0640);
+    assert_int_equal(c->log_level, LOG_WARN);
+    /* setup.* is known and ignored: one warning for the section, nothing unknown. */
+    expect_log(&r, "metricbeat.yml:24: setup: not supported by expvarbeat; ignored");
+    assert_null(strstr(r.log, "unknown key"));
+    done(&r);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "defaults.yml");
+    expect_ok(&r);
+    const config *c = r.cfg;
+    assert_int_equal(c->n_modules, 1);
+    const module_config *m = &c->modules[0];
+    assert_int_equal(m->enabled, 1);
+    assert_int_equal(m->metricsets, MS_EXPVAR | MS_HEAP);
+    assert_int_equal(m->period_ms, 10000);
+    assert_string_equal(m->expvar_path, "/debug/vars");
+    assert_string_equal(m->heap_path, "/debug/vars");
+    assert_string_equal(m->basepath, "");
+    assert_int_equal(m->query.n, 0);
+    assert_int_equal(m->headers.n, 0);
+    assert_null(m->username);
+    assert_null(m->password);
+    assert_null(m->bearer_token_file);
+    assert_int_equal(m->connect_timeout_ms, 2000);
+    assert_int_equal(m->timeout_ms, 10000);
+    assert_int_equal(m->ssl.enabled, -1);
+    assert_int_equal(m->ssl.verification_mode, SSL_VERIFY_FULL);
+    assert_int_equal(m->ssl.certificate_authorities.n, 0);
+    assert_null(m->ssl.certificate);
+    assert_null(m->ssl.key);
+    assert_null(m->fields);
+    assert_int_equal(m->fields_under_root, 0);
+    assert_int_equal(m->tags.n, 0);
+    assert_int_equal(m->max_body_bytes, 10 * 1024 * 1024);
+    assert_int_equal(m->max_depth, 64);
+
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    assert_string_equal(c->name, host);
+    assert_int_equal(c->tags.n, 0);
+    assert_null(c->fields);
+    assert_int_equal(c->fields_under_root, 0);
+    assert_int_equal(c->max_start_delay_ms, 10000);
+    assert_int_equal(c->output.type, OUTPUT_CONSOLE);
+    assert_int_equal(c->output.console.pretty, 0);
+    assert_string_equal(c->output.file.path, "/srv/evb/data/expvarbeat");
+    assert_string_equal(c->output.file.filename, "expvarbeat");
+    assert_int_equal(c->output.file.rotate_every_kb, 10240);
+    assert_int_equal(c->output.file.number_of_files, 7);
+    assert_int_equal(c->output.file.permissions, 0600);
+    assert_int_equal(c->log_level, LOG_INFO);
+    assert_int_equal(c->http.enabled, 0);
+    assert_string_equal(c->http.host, "localhost");
+    assert_int_equal(c->http.port, 5066);
+    assert_int_equal(c->queue.events, 4096);
+    assert_int_equal(c->queue.flush_min_events, 2048);
+    assert_int_equal(c->queue.flush_timeout_ms, 1000);
+    assert_string_equal(c->path.home, "/srv/evb");
+    assert_string_equal(c->path.config, fixture_dir(NULL));
+    assert_string_equal(c->path.data, "/srv/evb/data");
+    assert_string_equal(c->path.logs, "/srv/evb/logs");
+    assert_string_equal(r.log, "");
+    done(&r);
+}
+
+static void test_full(void **state)
+{
+    (void)state;
+    run r;
+    unsetenv("EXPVARBEAT_TEST_PW");
+    load1(&r, "full.yml");
+    expect_ok(&r);
+    const config *c = r.cfg;
+    /* expvarbeat.* wins over metricbeat.* */
+    assert_int_equal(c->max_start_delay_ms, 0);
+    assert_int_equal(c->n_modules, 1);
+    const module_config *m = &c->modules[0];
+    assert_int_equal(m->metricsets, MS_HEAP);
+    assert_null(m->expvar_namespace); /* not needed without expvar */
+    assert_int_equal(m->period_ms, 30000);
+    assert_int_equal(m->hosts.n, 2);
+    assert_string_equal(m->hosts.v[0], "https://a:6060");
+    assert_string_equal(m->basepath, "/base");
+    assert_int_equal(m->query.n, 2);
+    assert_string_equal(m->query.v[0].key, "a");
+    assert_string_equal(m->query.v[0].value, "1");
+    assert_string_equal(m->query.v[1].value, "two");
+    assert_string_equal(m->username, "user");
+    assert_string_equal(m->password, "secret");
+    assert_string_equal(m->bearer_token_file, "/run/token");
+    assert_int_equal(m->headers.n, 2);
+    assert_string_equal(m->headers.v[0].key, "X-Api.Key");
+    assert_string_equal(m->headers.v[0].value, "k");
+    assert_string_equal(m->headers.v[1].key, "Accept");
+    assert_int_equal(m->connect_timeout_ms, 1000);
+    assert_int_equal(m->timeout_ms, 5000);
+    assert_int_equal(m->ssl.enabled, 1);
+    assert_int_equal(m->ssl.verification_mode, SSL_VERIFY_CERTIFICATE);
+    assert_int_equal(m->ssl.certificate_authorities.n, 1);
+    assert_string_equal(m->ssl.certificate_authorities.v[0], "/etc/ca.pem");
+    assert_string_equal(m->ssl.certificate, "/etc/cert.pem");
+    assert_string_equal(m->ssl.key, "/etc/key.pem");
+    expect_json(m->fields, "{\"team\":\"go\"}");
+    assert_int_equal(m->fields_under_root, 1);
+    assert_string_equal(m->tags.v[0], "t1");
+    assert_int_equal(m->max_body_bytes, 1024 * 1024);
+    assert_int_equal(m->max_depth, 16);
+    assert_string_equal(m->expvar_path, "/x");
+    assert_string_equal(m->heap_path, "/y");
+    assert_int_equal(c->http.enabled, 1);
+    assert_string_equal(c->http.host, "127.0.0.1");
+    assert_int_equal(c->http.port, 0);
+    assert_int_equal(c->queue.events, 100);
+    assert_int_equal(c->queue.flush_min_events, 10);
+    assert_int_equal(c->queue.flush_timeout_ms, 250);
+    assert_int_equal(c->log_level, LOG_DEBUG);
+    assert_int_equal(c->output.type, OUTPUT_FILE);
+    assert_string_equal(c->output.file.path, "/srv/evb/data/expvarbeat");
+    assert_string_equal(r.log, "");
+    done(&r);
+}
+
+static void test_durations(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int64_t ms;
+    } ok[] = {{"10s", 10000}, {"500ms", 500}, {"1m", 60000}, {"1h30m", 5400000}, {"2.5s", 2500},
+              {"7", 7000},    {"0", 0},       {"1.5", 1500}, {"1m0.5s", 60500},  {"100us", 0},
+              {"'3s'", 3000}, {"", 10000},    {"+2s", 2000}, {"90000000ns", 90}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char e[64];
+        snprintf(e, sizeof e, "metricbeat.max_start_delay=%s", ok[i].text);
+        const char *files[] = {"defaults.yml"}, *ovr[] = {e};
+        run r;
+        load(&r, NULL, files, 1, ovr, 1);
+        expect_ok(&r);
+        if (r.cfg->max_start_delay_ms != ok[i].ms)
+            fprintf(stderr, "%s → %lld\n", ok[i].text, (long long)r.cfg->max_start_delay_ms);
+        assert_int_equal(r.cfg->max_start_delay_ms, ok[i].ms);
+        done(&r);
+    }
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"ten", "-E:1: metricbeat.max_start_delay: invalid duration \"ten\""},
+        {"5x", "invalid duration \"5x\""},
+        {"s", "invalid duration \"s\""},
+        {"1.2.3s", "invalid duration"},
+        {"-1s", "-E:1: metricbeat.max_start_delay: \"-1s\" must be 0 or more"},
+        {"[1]", "metricbeat.max_start_delay: expected a duration, got a list"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char e[64];
+        snprintf(e, sizeof e, "metricbeat.max_start_delay=%s", bad[i].text);
+        const char *files[] = {"defaults.yml"}, *ovr[] = {e};
+        run r;
+        load(&r, NULL, files, 1, ovr, 1);
+        expect_error(&r, bad[i].err);
+        done(&r);
+    }
+}
+
+static void test_sizes_and_periods(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "sizes.yml");
+    expect_ok(&r);
+    assert_int_equal(r.cfg->n_modules, 7);
+    assert_int_equal(r.cfg->modules[0].max_body_bytes, 10 * 1024 * 1024);
+    assert_int_equal(r.cfg->modules[1].max_body_bytes, 10 * 1000 * 1000);
+    assert_int_equal(r.cfg->modules[2].max_body_bytes, 4096);
+    assert_int_equal(r.cfg->modules[3].max_body_bytes, 512 * 1024);
+    assert_int_equal(r.cfg->modules[4].max_body_bytes, 1500);
+    assert_int_equal(r.cfg->modules[5].period_ms, 5400000);
+    assert_int_equal(r.cfg->modules[5].timeout_ms, 2500);
+    assert_int_equal(r.cfg->modules[6].period_ms, 7000);
+    assert_int_equal(r.cfg->modules[6].timeout_ms, 500);
+    done(&r);
+}
+
+static void test_env(void **state)
+{
+    (void)state;
+    setenv("EXPVARBEAT_TEST_NAME", "envname", 1);
+    setenv("EXPVARBEAT_TEST_PORT", "9090", 1);
+    unsetenv("EXPVARBEAT_TEST_UNSET");
+    unsetenv("EXPVARBEAT_TEST_HOST");
+    unsetenv("EXPVARBEAT_TEST_PERIOD");
+    run r;
+    load1(&r, "env.yml");
+    expect_ok(&r);
+    const config *c = r.cfg;
+    assert_string_equal(c->name, "envname");
+    const module_config *m = &c->modules[0];
+    assert_string_equal(m->hosts.v[0], "localhost:6060"); /* default holding a ':' */
+    assert_string_equal(m->expvar_namespace, "fallback");
+    assert_int_equal(m->period_ms, 5000);
+    char want[4200];
+    snprintf(want, sizeof want, "%s/token", fixture_dir(NULL));
+    assert_string_equal(m->bearer_token_file, want);
+    /* plain ${} values are typed after expansion, quoted ones stay strings */
+    expect_json(m->fields, "{\"port\":9090,\"quoted\":\"9090\",\"nested\":\"envname-x\","
+                           "\"literal\":\"${NOT_EXPANDED}\",\"empty\":null}");
+    assert_string_equal(c->output.file.path, "/srv/evb/data/out");
+    done(&r);
+
+    setenv("EXPVARBEAT_TEST_HOST", "http://h:1/x", 1);
+    setenv("EXPVARBEAT_TEST_PERIOD", "1m", 1);
+    load1(&r, "env.yml");
+    expect_ok(&r);
+    assert_string_equal(r.cfg->modules[0].hosts.v[0], "http://h:1/x");
+    assert_int_equal(r.cfg->modules[0].period_ms, 60000);
+    done(&r);
+
+    unsetenv("EXPVARBEAT_TEST_NAME");
+    load1(&r, "env.yml");
+    expect_error(&r, "env.yml:1: name: ${EXPVARBEAT_TEST_NAME} is not set");
+    done(&r);
+    unsetenv("EXPVARBEAT_TEST_HOST");
+    unsetenv("EXPVARBEAT_TEST_PERIOD");
+    unsetenv("EXPVARBEAT_TEST_PORT");
+}
+
+static void test_overrides(void **state)
+{
+    (void)state;
+    const char *files[] = {"defaults.yml"};
+    const char *ovr[] = {
+        "output.console.pretty=true", "name=override",     "tags=[x, y]", "fields.a.b=5",
+        "logging.level=debug",        "http.port=\"6000\""};
+    run r;
+    load(&r, NULL, files, 1, ovr, sizeof ovr / sizeof ovr[0]);
+    expect_ok(&r);
+    assert_int_equal(r.cfg->output.console.pretty, 1);
+    assert_string_equal(r.cfg->name, "override");
+    assert_int_equal(r.cfg->tags.n, 2);
+    assert_string_equal(r.cfg->tags.v[1], "y");
+    expect_json(r.cfg->fields, "{\"a\":{\"b\":5}}");
+    assert_int_equal(r.cfg->log_level, LOG_DEBUG);
+    assert_int_equal(r.cfg->http.port, 6000);
+    done(&r);
+
+    /* A flow list replaces the file's list; expvarbeat.modules adds to it. */
+    const char *mods[] = {
+        "metricbeat.modules=[{module: golang, hosts: [\"e:1\"], expvar.namespace: e, period: 3s}]",
+        "expvarbeat.modules=[{module: golang, metricsets: heap, hosts: [f]}]"};
+    load(&r, NULL, files, 1, mods, 2);
+    expect_ok(&r);
+    assert_int_equal(r.cfg->n_modules, 2);
+    assert_string_equal(r.cfg->modules[0].hosts.v[0], "e:1");
+    assert_int_equal(r.cfg->modules[0].period_ms, 3000);
+    assert_string_equal(r.cfg->modules[0].file, "-E");
+    assert_string_equal(r.cfg->modules[1].hosts.v[0], "f");
+    done(&r);
+
+    /* Text that is no YAML flow value is a plain string. */
+    const char *str[] = {"name=a: b"};
+    load(&r, NULL, files, 1, str, 1);
+    expect_ok(&r);
+    assert_string_equal(r.cfg->name, "a: b");
+    done(&r);
+
+    const char *empty_name[] = {"name=''"};
+    load(&r, NULL, files, 1, empty_name, 1);
+    expect_ok(&r);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    assert_string_equal(r.cfg->name, host);
+    done(&r);
+
+    const char *bad[] = {"name=x", "output.console.pretty=maybe"};
+    load(&r, NULL, files, 1, bad, 2);
+    expect_error(&r, "-E:2: output.console.pretty: expected a boolean (true or false), got "
+                     "\"maybe\"");
+    done(&r);
+
+    const char *noeq[] = {"output.console.pretty"};
+    load(&r, NULL, files, 1, noeq, 1);
+    expect_error(&r, "-E output.console.pretty: expected key=value");
+    done(&r);
+}
+
+static void test_merge(void **state)
+{
+    (void)state;
+    const char *files[] = {"merge-a.yml", "merge-b.yml"};
+    run r;
+    load(&r, NULL, files, 2, NULL, 0);
+    expect_ok(&r);
+    const config *c = r.cfg;
+    assert_string_equal(c->name, "from-b");
+    assert_int_equal(c->tags.n, 1); /* lists are replaced, not appended */
+    assert_string_equal(c->tags.v[0], "b1");
+    expect_json(c->fields, "{\"x\":2,\"keep\":\"a\",\"y\":\"b\"}"); /* maps merge */
+    assert_int_equal(c->output.console.pretty, 1);
+    assert_int_equal(c->log_level, LOG_DEBUG);
+    assert_int_equal(c->n_modules, 1);
+    assert_string_equal(c->modules[0].hosts.v[0], "a:1");
+    assert_non_null(strstr(c->modules[0].file, "merge-a.yml"));
+    done(&r);
+}
+
+static void test_fields_typing(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "fields.yml");
+    expect_ok(&r);
+    const cfgval *f = r.cfg->fields;
+    assert_int_equal(f->type, CFGV_MAP);
+    assert_int_equal(cfgval_get(f, "i")->type, CFGV_INT);
+    assert_int_equal(cfgval_get(f, "f")->type, CFGV_FLOAT);
+    assert_int_equal(cfgval_get(f, "t")->type, CFGV_BOOL);
+    assert_int_equal(cfgval_get(f, "n")->type, CFGV_NULL);
+    assert_int_equal(cfgval_get(f, "s")->type, CFGV_STRING);
+    assert_int_equal(cfgval_get(f, "qi")->type, CFGV_STRING);
+    assert_int_equal(cfgval_get(f, "list")->type, CFGV_LIST);
+    assert_null(cfgval_get(f, "i")->file); /* kept trees do not point into the loader */
+    expect_json(f, "{\"i\":42,\"neg\":-7,\"oct\":15,\"f\":2.5,\"exp\":1000,\"t\":true,"
+                   "\"y\":true,\"n\":null,\"tilde\":null,\"s\":\"hello\",\"qi\":\"42\","
+                   "\"qt\":\"true\",\"list\":[1,\"two\",3.5],\"nested\":{\"key\":\"v\"},"
+                   "\"inf\":\".inf\"}");
+    assert_int_equal(r.cfg->fields_under_root, 1);
+    done(&r);
+}
+
+static void test_cfgval(void **state)
+{
+    (void)state;
+    cfgval_free(NULL);
+    assert_null(cfgval_clone(NULL));
+    assert_null(cfgval_get(NULL, "x"));
+    cfgval *m = cfgval_new(CFGV_MAP, NULL);
+    cfgval *a = cfgval_new(CFGV_FLOAT, "a");
+    a->f = 1e21;
+    cfgval *b = cfgval_new(CFGV_LIST, "b");
+    b->child = cfgval_new(CFGV_STRING, NULL);
+    b->child->str = strdup("q\"uote");
+    b->child->next = cfgval_new(CFGV_FLOAT, NULL);
+    b->child->next->f = 0.1;
+    m->child = a;
+    a->next = b;
+    assert_ptr_equal(cfgval_get(m, "b"), b);
+    assert_null(cfgval_get(m, "c"));
+    assert_null(cfgval_get(a, "a")); /* not a map */
+    cfgval *c = cfgval_clone(m);
+    cfgval_free(m);
+    expect_json(c, "{\"a\":1e+21,\"b\":[\"q\\\"uote\",0.1]}");
+    /* cfgval_free leaves siblings alone */
+    cfgval *first = c->child, *second = first->next;
+    c->child = NULL;
+    cfgval_free(first);
+    expect_json(second, "[\"q\\\"uote\",0.1]");
+    cfgval_free(second);
+    cfgval_free(c);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *err;
+    } cases[] = {
+        {"err-yaml.yml", "err-yaml.yml:4:"},
+        {"err-type.yml",
+         "err-type.yml:4: metricbeat.modules.0.period: expected a duration, got a list"},
+        {"err-period.yml", "err-period.yml:5: metricbeat.modules.0.period: invalid duration "
+                           "\"ten\""},
+        {"err-period-zero.yml",
+         "err-period-zero.yml:5: metricbeat.modules.0.period: \"0s\" must be positive"},
+        {"err-namespace.yml", "err-namespace.yml:3: metricbeat.modules.0.expvar.namespace: "
+                              "string value is not set accessing 'expvar.namespace'"},
+        {"err-two-outputs.yml",
+         "err-two-outputs.yml:3: output.file: more than one output configured"},
+        {"err-unknown-output.yml",
+         "err-unknown-output.yml:2: output.foo: unknown output type 'foo'"},
+        {"err-es-output.yml",
+         "err-es-output.yml:6: output.elasticsearch: output.elasticsearch is not supported yet"},
+        {"err-glob.yml", "err-glob.yml:2: metricbeat.config.modules.path: no file matches"},
+        {"err-hosts.yml", "err-hosts.yml:2: metricbeat.modules.0.hosts: missing required field"},
+        {"err-env.yml", "err-env.yml:4: metricbeat.modules.0.expvar.namespace: "
+                        "${EXPVARBEAT_TEST_UNSET} is not set"},
+        {"err-ssl.yml", "err-ssl.yml:5: metricbeat.modules.0.ssl: expected a mapping, got a "
+                        "boolean"},
+        {"err-metricset.yml", "err-metricset.yml:4: metricbeat.modules.0.metricsets: metricset "
+                              "'golang/cpu' is not registered"},
+        {"err-verify.yml", "err-verify.yml:5: metricbeat.modules.0.ssl.verification_mode: "
+                           "invalid value \"sometimes\""},
+        {"no-such-file.yml", "no-such-file.yml: cannot read config file"},
+    };
+    unsetenv("EXPVARBEAT_TEST_UNSET");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run r;
+        load1(&r, cases[i].file);
+        expect_error(&r, cases[i].err);
+        assert_non_null(strstr(r.err, fixture_dir(NULL))); /* names the file as resolved */
+        assert_null(strchr(r.err, '\n'));                  /* one line */
+        done(&r);
+    }
+}
+
+static void test_warnings(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "warnings.yml");
+    expect_ok(&r);
+    assert_int_equal(r.cfg->n_modules, 1);
+    assert_int_equal(r.cfg->output.console.pretty, 1);
+    expect_log(&r, "warnings.yml:5: unknown key 'metricbeat.modules.0.perod'");
+    expect_log(&r, "warnings.yml:6: metricbeat.modules.0.processors: processors are not "
+                   "supported by expvarbeat; ignored, so documents will differ");
+    expect_log(&r, "warnings.yml:8: metricbeat.modules.0.keep_null: not supported by expvarbeat; "
+                   "ignored");
+    expect_log(&r, "warnings.yml:9: setup: not supported by expvarbeat; ignored");
+    expect_log(&r, "warnings.yml:10: unknown key 'bogus'");
+    expect_log(&r, "warnings.yml:11: logging.to_files: not supported by expvarbeat; ignored");
+    expect_log(&r, "warnings.yml:12: unknown key 'logging.colour'");
+    expect_log(&r, "warnings.yml:15: output.console.codec: not supported by expvarbeat; ignored");
+    expect_log(&r, "warnings.yml:16: unknown key 'output.console.colour'");
+    expect_log(&r, "\tWARN\t");
+    done(&r);
+}
+
+static void test_other_module(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "other-module.yml");
+    expect_ok(&r);
+    assert_int_equal(r.cfg->n_modules, 1);
+    assert_int_equal(r.cfg->modules[0].line, 4);
+    expect_log(&r, "other-module.yml:2: module 'system' is not supported by expvarbeat; skipped");
+    assert_null(strstr(r.log, "redis")); /* disabled entries are skipped silently */
+    done(&r);
+}
+
+static void test_modules_dir(void **state)
+{
+    (void)state;
+    run r;
+    const char *files[] = {"metricbeat.yml"};
+    load(&r, "nomodules", files, 1, NULL, 0);
+    expect_ok(&r); /* an existing but empty modules.d is fine */
+    assert_int_equal(r.cfg->n_modules, 0);
+    expect_log(&r, "metricbeat.yml:3: metricbeat.config.modules.reload.enabled: reloading is "
+                   "not supported");
+    done(&r);
+}
+
+static void test_outputs(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "disabled-output.yml");
+    expect_ok(&r); /* disabled sections are ignored, even unknown types */
+    assert_int_equal(r.cfg->output.type, OUTPUT_CONSOLE);
+    assert_string_equal(r.log, "");
+    done(&r);
+
+    static const struct {
+        const char *perm;
+        int mode;
+        const char *err;
+    } perms[] = {
+        {"0640", 0640, NULL},
+        {"'0640'", 0640, NULL},
+        {"\"600\"", 0600, NULL},
+        {"0o750", 0750, NULL},
+        {"600", 0, "-E:2: output.file.permissions: \"600\" must be an octal mode"},
+        {"rw", 0, "-E:2: output.file.permissions: invalid file mode \"rw\""},
+    };
+    for (size_t i = 0; i < sizeof perms / sizeof perms[0]; i++) {
+        char e[64];
+        snprintf(e, sizeof e, "output.file.permissions=%s", perms[i].perm);
+        const char *files[] = {"defaults.yml"}, *ovr[] = {"output.file.enabled=true", e};
+        load(&r, NULL, files, 1, ovr, 2);
+        if (perms[i].err) {
+            expect_error(&r, perms[i].err);
+        } else {
+            expect_ok(&r);
+            assert_int_equal(r.cfg->output.type, OUTPUT_FILE);
+            assert_int_equal(r.cfg->output.file.permissions, perms[i].mode);
+        }
+        done(&r);
+    }
+    const char *files[] = {"defaults.yml"};
+    const char *ovr[] = {"output.file.number_of_files=1"};
+    load(&r, NULL, files, 1, ovr, 1);
+    expect_error(&r, "-E:1: output.file.number_of_files: \"1\" must be between 2 and 1024");
+    done(&r);
+}
+
+static void test_reference_config(void **state)
+{
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/../../conf/expvarbeat.reference.yml", data_dir());
+    const char *files[] = {path};
+    run r;
+    load(&r, NULL, files, 1, NULL, 0);
+    expect_ok(&r);
+    assert_int_equal(r.cfg->n_modules, 1);
+    assert_string_equal(r.cfg->modules[0].expvar_namespace, "example");
+    assert_string_equal(r.log, ""); /* every key it shows is one expvarbeat reads */
+    done(&r);
+}
+
+int main(void)
+{
+    log_set_level(LOG_INFO);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metricbeat_layout),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_sizes_and_periods),
+        cmocka_unit_test(test_env),
+        cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_fields_typing),
+        cmocka_unit_test(test_cfgval),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_warnings),
+        cmocka_unit_test(test_other_module),
+        cmocka_unit_test(test_modules_dir),
+        cmocka_unit_test(test_outputs),
+        cmocka_unit_test(test_reference_config),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
