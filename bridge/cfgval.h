@@ -11,14 +11,14 @@ enum cfgval_type { CFGV_NULL, CFGV_BOOL, CFGV_INT, CFGV_FLOAT, CFGV_STRING, CFGV
 
 typedef struct cfgval {
     enum cfgval_type type;
-    char *key;         /* member name when the parent is a map, else NULL */
-    char *str;         /* CFGV_STRING: the text; scalars: the source text */
-    int64_t i;         /* CFGV_INT, CFGV_BOOL */
-    double f;          /* CFGV_FLOAT */
+    char *key;            /* member name when the parent is a map, else NULL */
+    char *str;            /* CFGV_STRING: the text; scalars: the source text */
+    int64_t i;            /* CFGV_INT, CFGV_BOOL */
+    double f;             /* CFGV_FLOAT */
     struct cfgval *child; /* CFGV_MAP / CFGV_LIST: first member */
     struct cfgval *next;  /* next sibling */
-    const char *file;  /* interned by the config loader; not owned by the node */
-    int line, column;  /* 1-based */
+    const char *file;     /* interned by the config loader; not owned by the node */
+    int line, column;     /* 1-based */
 } cfgval;
 
 cfgval *cfgval_new(enum cfgval_type type, const char *key);

@@ -44,9 +44,9 @@ typedef struct module_config {
     char *file; /* where it was declared, for messages */
     int line;
     int enabled;
-    unsigned metricsets; /* MS_* bits; default both */
-    int64_t period_ms;   /* default 10000 */
-    strlist hosts;       /* required, at least one */
+    unsigned metricsets;    /* MS_* bits; default both */
+    int64_t period_ms;      /* default 10000 */
+    strlist hosts;          /* required, at least one */
     char *expvar_namespace; /* required when MS_EXPVAR */
     char *expvar_path;      /* default "/debug/vars" */
     char *heap_path;        /* default "/debug/vars" */
@@ -74,11 +74,11 @@ typedef struct output_config {
         int pretty;
     } console;
     struct {
-        char *path;             /* default "<path.data>/expvarbeat" */
-        char *filename;         /* default "expvarbeat" */
+        char *path;              /* default "<path.data>/expvarbeat" */
+        char *filename;          /* default "expvarbeat" */
         int64_t rotate_every_kb; /* default 10240 */
-        int number_of_files;    /* default 7, 2..1024 */
-        int permissions;        /* default 0600 */
+        int number_of_files;     /* default 7, 2..1024 */
+        int permissions;         /* default 0600 */
     } file;
 } output_config;
 
@@ -94,13 +94,13 @@ typedef struct config {
     int log_level;     /* enum log_level; default LOG_INFO */
     int log_to_stderr; /* -e */
     struct {
-        int enabled;   /* default 0 */
-        char *host;    /* default "localhost" */
-        int port;      /* default 5066 */
+        int enabled; /* default 0 */
+        char *host;  /* default "localhost" */
+        int port;    /* default 5066 */
     } http;
     struct {
-        int events; /* queue.mem.events, default 4096 */
-        int flush_min_events; /* default 2048 */
+        int events;               /* queue.mem.events, default 4096 */
+        int flush_min_events;     /* default 2048 */
         int64_t flush_timeout_ms; /* default 1000 */
     } queue;
     struct {

@@ -13,7 +13,7 @@
 
 /* Who we are: fixed for the process lifetime. */
 typedef struct beat_info {
-    char name[256];     /* host.name and agent.name: `name:` or the hostname */
+    char name[256]; /* host.name and agent.name: `name:` or the hostname */
     char hostname[256];
     char id[37];           /* agent.id: persisted in <path.data>/meta.json */
     char ephemeral_id[37]; /* agent.ephemeral_id: new each run */

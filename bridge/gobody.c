@@ -41,7 +41,9 @@ static int may_have_surrogate(const char *p, size_t n)
 {
     const char *end = p + n;
     while ((p = memchr(p, '\\', (size_t)(end - p))) && end - p >= 4) {
-        if (p[1] == 'u' && (p[2] == 'd' || p[2] == 'D') && strchr("89abcdefABCDEF", p[3]))
+        char c = p[3];
+        if (p[1] == 'u' && (p[2] == 'd' || p[2] == 'D') &&
+            ((c >= '8' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
             return 1;
         p += 2;
     }
@@ -89,20 +91,111 @@ static int yajl_words(yajl_handle h, const char *src, size_t len, const char *pr
     return -1;
 }
 
-static int run(const char *src, size_t len, const yajl_callbacks *cb, void *ctx, yajl_status *st,
-               char *msg, size_t msglen, const char *prefix)
+/* Forwards yajl events to the decoder while noting where the top-level
+ * value ends: yajl lets an unterminated string after it pass as EOF. */
+typedef struct relay {
+    const yajl_callbacks *cb;
+    void *ctx;
+    yajl_handle h;
+    int depth;
+    int finishing; /* inside yajl_complete_parse: offsets are not the body's */
+    int top_done;
+    size_t top_end;
+} relay;
+
+static int noted(relay *r, int rc, int depth_change)
 {
-    yajl_handle h = yajl_alloc(cb, NULL, ctx);
-    if (!h)
+    r->depth += depth_change;
+    if (rc && r->depth == 0 && depth_change <= 0 && !r->top_done) {
+        r->top_done = 1;
+        r->top_end = r->finishing ? (size_t)-1 : yajl_get_bytes_consumed(r->h);
+    }
+    return rc;
+}
+
+static int r_null(void *c)
+{
+    relay *r = c;
+    return noted(r, r->cb->yajl_null ? r->cb->yajl_null(r->ctx) : 1, 0);
+}
+
+static int r_bool(void *c, int v)
+{
+    relay *r = c;
+    return noted(r, r->cb->yajl_boolean ? r->cb->yajl_boolean(r->ctx, v) : 1, 0);
+}
+
+static int r_number(void *c, const char *s, size_t n)
+{
+    relay *r = c;
+    return noted(r, r->cb->yajl_number ? r->cb->yajl_number(r->ctx, s, n) : 1, 0);
+}
+
+static int r_string(void *c, const unsigned char *s, size_t n)
+{
+    relay *r = c;
+    return noted(r, r->cb->yajl_string ? r->cb->yajl_string(r->ctx, s, n) : 1, 0);
+}
+
+static int r_key(void *c, const unsigned char *s, size_t n)
+{
+    relay *r = c;
+    return r->cb->yajl_map_key ? r->cb->yajl_map_key(r->ctx, s, n) : 1;
+}
+
+static int r_start_map(void *c)
+{
+    relay *r = c;
+    return noted(r, r->cb->yajl_start_map ? r->cb->yajl_start_map(r->ctx) : 1, 1);
+}
+
+static int r_end_map(void *c)
+{
+    relay *r = c;
+    return noted(r, r->cb->yajl_end_map ? r->cb->yajl_end_map(r->ctx) : 1, -1);
+}
+
+static int r_start_array(void *c)
+{
+    relay *r = c;
+    return noted(r, r->cb->yajl_start_array ? r->cb->yajl_start_array(r->ctx) : 1, 1);
+}
+
+static int r_end_array(void *c)
+{
+    relay *r = c;
+    return noted(r, r->cb->yajl_end_array ? r->cb->yajl_end_array(r->ctx) : 1, -1);
+}
+
+static int run(relay *r, const char *src, size_t len, yajl_status *st, char *msg, size_t msglen,
+               const char *prefix)
+{
+    static const yajl_callbacks relay_cb = {
+        r_null,      r_bool, NULL,      NULL,          r_number,    r_string,
+        r_start_map, r_key,  r_end_map, r_start_array, r_end_array,
+    };
+    if (!(r->h = yajl_alloc(&relay_cb, NULL, r)))
         return put(msg, msglen, prefix, "out of memory");
-    yajl_config(h, yajl_dont_validate_strings, 1);
-    *st = yajl_parse(h, (const unsigned char *)src, len);
+    yajl_config(r->h, yajl_dont_validate_strings, 1);
+    *st = yajl_parse(r->h, (const unsigned char *)src, len);
+    r->finishing = 1;
     if (*st == yajl_status_ok)
-        *st = yajl_complete_parse(h);
+        *st = yajl_complete_parse(r->h);
     if (*st == yajl_status_error)
-        yajl_words(h, src, len, prefix, msg, msglen);
-    yajl_free(h);
+        yajl_words(r->h, src, len, prefix, msg, msglen);
+    yajl_free(r->h);
     return 0;
+}
+
+/* Only Go whitespace may follow the top-level value. */
+static int clean_tail(const relay *r, const char *body, size_t len)
+{
+    if (r->top_end == (size_t)-1)
+        return 1;
+    for (size_t i = r->top_end; i < len; i++)
+        if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' && body[i] != '\n')
+            return 0;
+    return 1;
 }
 
 int gobody_parse(const char *body, size_t len, const yajl_callbacks *cb, void *ctx,
@@ -122,14 +215,17 @@ int gobody_parse(const char *body, size_t len, const yajl_callbacks *cb, void *c
         fix_surrogates(fixed, len);
     }
     yajl_status st = yajl_status_ok;
-    int rc = run(fixed ? fixed : body, len, cb, ctx, &st, msg, msglen, prefix);
+    relay r = {.cb = cb, .ctx = ctx, .top_end = (size_t)-1};
+    int rc = run(&r, fixed ? fixed : body, len, &st, msg, msglen, prefix);
     free(fixed);
-    if (rc < 0 || st == yajl_status_ok)
+    if (rc < 0 || (st == yajl_status_ok && clean_tail(&r, body, len)))
         return rc;
     if (gojson_check(body, len, gomsg, sizeof gomsg) < 0)
         return put(msg, msglen, prefix, gomsg);
     if (st == yajl_status_client_canceled)
         return put(msg, msglen, prefix, reason[0] ? reason : "decoding stopped");
+    if (st == yajl_status_ok)
+        return put(msg, msglen, prefix, "trailing data after the JSON value");
     return -1; /* yajl's words are already in msg */
 }
 

@@ -25,8 +25,11 @@ int log_level_parse(const char *s)
     static const struct {
         const char *name;
         enum log_level lvl;
-    } names[] = {{"error", LOG_ERROR}, {"warning", LOG_WARN}, {"warn", LOG_WARN},
-                 {"info", LOG_INFO},   {"debug", LOG_DEBUG}};
+    } names[] = {{"error", LOG_ERROR},
+                 {"warning", LOG_WARN},
+                 {"warn", LOG_WARN},
+                 {"info", LOG_INFO},
+                 {"debug", LOG_DEBUG}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcasecmp(s, names[i].name) == 0)
             return (int)names[i].lvl;

@@ -55,9 +55,12 @@ static const char **value_flag(cli *c, const char *flag)
         const char *name;
         const char **slot;
     } flags[] = {
-        {"--path.home", &c->opts.path_home},     {"--path.config", &c->opts.path_config},
-        {"--path.data", &c->opts.path_data},     {"--path.logs", &c->opts.path_logs},
-        {"--namespace", &c->ns},                 {"--metricsets", &c->metricsets},
+        {"--path.home", &c->opts.path_home},
+        {"--path.config", &c->opts.path_config},
+        {"--path.data", &c->opts.path_data},
+        {"--path.logs", &c->opts.path_logs},
+        {"--namespace", &c->ns},
+        {"--metricsets", &c->metricsets},
         {"-d", &c->ignored},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
@@ -194,6 +197,14 @@ out:
     return rc;
 }
 
+static int config_has_targets(const config *c)
+{
+    for (size_t i = 0; i < c->n_modules; i++)
+        if (c->modules[i].enabled && c->modules[i].hosts.n && c->modules[i].metricsets)
+            return 1;
+    return 0;
+}
+
 static int cmd_run(const cli *c, int argc, char **argv)
 {
     char err[1024];
@@ -203,6 +214,13 @@ static int cmd_run(const cli *c, int argc, char **argv)
         return 1;
     }
     log_set_level((enum log_level)cfg->log_level);
+    if (!config_has_targets(cfg)) {
+        /* Metricbeat's words: there is nothing to do, so say so and stop. */
+        fprintf(stderr, "no modules or inputs enabled and configuration reloading disabled. "
+                        "What files do you want me to watch?\n");
+        config_free(cfg);
+        return 1;
+    }
     int rc = run(cfg, 0, argc, argv);
     config_free(cfg);
     return rc;
@@ -215,9 +233,9 @@ static int cmd_test_target(cli *c, int argc, char **argv)
         usage(stderr);
         return 1;
     }
-    config *cfg = config_for_target(c->words[2], c->ns ? c->ns : "expvar",
-                                    c->metricsets ? c->metricsets : "expvar,heap", &c->opts, err,
-                                    sizeof err);
+    config *cfg =
+        config_for_target(c->words[2], c->ns ? c->ns : "expvar",
+                          c->metricsets ? c->metricsets : "expvar,heap", &c->opts, err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "%s\n", err);
         return 1;

@@ -5,7 +5,9 @@
  * key (libbeat's normalisation); the top-level "cmdline" array is collected
  * and written as one string (GetCmdStr).  Every number goes through numfmt
  * so it reads as Go prints a float64.  Two choices where Metricbeat panics:
- * a `null` body and a non-string cmdline element are errors. */
+ * a `null` body and a non-string cmdline element are errors.  Known gap: a
+ * key repeated within one object is written twice where Go's map keeps the
+ * last; streaming cannot take back the first, and expvar never repeats. */
 #include "metricset.h"
 
 #include <stdarg.h>

@@ -49,7 +49,9 @@ static size_t fmt_g(const dec *x, char *out)
     if (x->neg)
         out[n++] = '-';
     int exp = x->dp - 1;
-    if (x->nd > 0 && (exp < -4 || exp >= 6)) {
+    if (x->nd == 0) {
+        out[n++] = '0';
+    } else if (exp < -4 || exp >= 6) {
         out[n++] = x->d[0];
         if (x->nd > 1) {
             out[n++] = '.';
@@ -104,10 +106,10 @@ static void shortest_u64(uint64_t v, dec *x)
     uint64_t hl = v == 1ULL << e ? ulp / 4 : ulp / 2; /* smaller gap below 2^e */
     uint64_t lo = v - hl, hi = v + ulp / 2;
     int incl = ((v >> (e - 52)) & 1) == 0;
-    uint64_t best = v, p = 1;
+    uint64_t best = v, q = v, p = 1; /* q = v / p, kept without dividing by p */
     int bestk = 0;
     for (int k = 0; k <= 19; k++) {
-        uint64_t f = v / p * p, c = f + p;
+        uint64_t f = q * p, c = f + p;
         int fok = f > lo || (incl && f == lo);
         int cok = c > f && (c < hi || (incl && c == hi));
         if (!fok && !cok)
@@ -117,6 +119,7 @@ static void shortest_u64(uint64_t v, dec *x)
         if (p > UINT64_MAX / 10)
             break;
         p *= 10;
+        q /= 10;
     }
     for (int k = 0; k < bestk; k++)
         best /= 10;
@@ -226,9 +229,8 @@ static void add_digit(dec *x, char c, int *pend, int *fast)
         *fast = 0;
         return;
     }
-    memset(x->d + x->nd, '0', (size_t)*pend);
-    x->nd += *pend;
-    *pend = 0;
+    for (; *pend > 0; (*pend)--)
+        x->d[x->nd++] = '0';
     x->d[x->nd++] = c;
 }
 
@@ -285,6 +287,8 @@ static int tok_scan(const char *p, size_t n, dec *x, tokscan *ts)
     }
     if (i != n)
         return -1;
+    if (x->nd == 0)
+        x->dp = 0; /* zero, whatever the exponent said */
     if (x->nd > 0 && (x->dp - 1 < FAST_EXP_MIN || x->dp - 1 > FAST_EXP_MAX))
         ts->fast = 0;
     return 0;

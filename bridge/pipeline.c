@@ -41,8 +41,7 @@ int64_t clock_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-pipeline *pipeline_new(const config *c, const output_ops *ops, stats *st, char *err,
-                       size_t errlen)
+pipeline *pipeline_new(const config *c, const output_ops *ops, stats *st, char *err, size_t errlen)
 {
     pipeline *p = calloc(1, sizeof *p);
     if (!p)
@@ -147,6 +146,7 @@ static void on_batch_done(batch *b, void *ctx)
         switch (b->results[i]) {
         case OUT_OK:
             p->st->acked++;
+            p->st->write_bytes += ev->len + 1;
             event_rec_free(ev);
             break;
         case OUT_DROP:

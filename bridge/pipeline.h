@@ -16,8 +16,7 @@
 
 typedef struct pipeline pipeline;
 
-pipeline *pipeline_new(const config *c, const output_ops *ops, stats *st, char *err,
-                       size_t errlen);
+pipeline *pipeline_new(const config *c, const output_ops *ops, stats *st, char *err, size_t errlen);
 /* Reserves room for one event: 0, or -1 when the queue is full. */
 int pipeline_reserve(pipeline *p);
 /* Gives back a reservation that will not be used. */

@@ -155,8 +155,14 @@ poller *poller_new(const config *c, const beat_info *bi, pipeline *pl, stats *st
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    *p = (poller){.cfg = c, .bi = bi, .pl = pl, .st = st, .due = p->due, .epfd = -1,
-                  .curl_deadline_ms = -1, .seed = (unsigned)clock_mono_ns()};
+    *p = (poller){.cfg = c,
+                  .bi = bi,
+                  .pl = pl,
+                  .st = st,
+                  .due = p->due,
+                  .epfd = -1,
+                  .curl_deadline_ms = -1,
+                  .seed = (unsigned)clock_mono_ns()};
     if (setup_multi(p) != 0) {
         snprintf(err, errlen, "cannot set up the fetch loop: %s", strerror(errno));
         poller_free(p);
@@ -320,10 +326,8 @@ static void wait_and_dispatch(poller *p, int timeout_ms, const sigset_t *waitmas
     struct epoll_event evs[64];
     int running, n = epoll_pwait(p->epfd, evs, 64, timeout_ms, waitmask);
     for (int i = 0; i < n; i++) {
-        if (evs[i].data.u64 == STATS_TAG) {
-            stats_server_run(p->srv);
-            continue;
-        }
+        if (evs[i].data.u64 == STATS_TAG)
+            continue; /* served below, on every turn */
         int flags = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
                     ((evs[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                     ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
@@ -334,6 +338,9 @@ static void wait_and_dispatch(poller *p, int timeout_ms, const sigset_t *waitmas
         curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
     drain_completions(p);
+    /* Every turn, not only when readable: MHD also expires idle connections. */
+    if (p->srv)
+        stats_server_run(p->srv);
 }
 
 size_t poller_run(poller *p, volatile sig_atomic_t *stop, int once)

@@ -44,11 +44,13 @@ static void timeout_detail(target *t, const char *dial, char *out, size_t outlen
     double connect_s = 0;
     curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME, &connect_s);
     if (t->status_line[0])
-        snprintf(out, outlen, "context deadline exceeded (Client.Timeout or context "
-                              "cancellation while reading body)");
+        snprintf(out, outlen,
+                 "context deadline exceeded (Client.Timeout or context "
+                 "cancellation while reading body)");
     else if (connect_s > 0)
-        snprintf(out, outlen, "context deadline exceeded (Client.Timeout exceeded while "
-                              "awaiting headers)");
+        snprintf(out, outlen,
+                 "context deadline exceeded (Client.Timeout exceeded while "
+                 "awaiting headers)");
     else
         snprintf(out, outlen, "%s: i/o timeout", dial);
 }
@@ -72,8 +74,8 @@ static void transport_detail(target *t, CURLcode rc, char *out, size_t outlen)
         snprintf(out, outlen, "stopped after 10 redirects");
         return;
     case CURLE_COULDNT_RESOLVE_HOST:
-        snprintf(out, outlen, "dial tcp: lookup %s: no such host", url_host(t->url.uri, host,
-                                                                               sizeof host));
+        snprintf(out, outlen, "dial tcp: lookup %s: no such host",
+                 url_host(t->url.uri, host, sizeof host));
         return;
     case CURLE_GOT_NOTHING:
         snprintf(out, outlen, "EOF");
@@ -131,10 +133,10 @@ int scrape_render(target *t, CURLcode rc, const beat_info *bi, int64_t now_mono_
     yajl_gen_clear(g);
     event_begin(g, bi, &t->site, t->start_wall_ms, duration_ns, NULL);
     int opened = event_open_path(g, t->dataset);
-    int rc2 = t->ms == STATS_MS_EXPVAR
-                  ? metricset_expvar_emit(g, t->body.data, t->body.len, &t->limits, msg, msglen)
-                  : metricset_heap_emit(g, t->body.data, t->body.len, &t->heap, &t->limits, msg,
-                                        msglen);
+    int rc2 =
+        t->ms == STATS_MS_EXPVAR
+            ? metricset_expvar_emit(g, t->body.data, t->body.len, &t->limits, msg, msglen)
+            : metricset_heap_emit(g, t->body.data, t->body.len, &t->heap, &t->limits, msg, msglen);
     if (rc2 != 0) {
         render_error(t, bi, duration_ns, g, msg);
         return 1;

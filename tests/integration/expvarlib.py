@@ -187,8 +187,13 @@ def parse_ndjson(data, allow_partial_tail=False):
         try:
             doc = loads(line)
         except (ValueError, UnicodeDecodeError) as e:
-            raise AssertionError("NDJSON line %d is not valid JSON (%s): %r" %
-                                 (i + 1, e, line[:300])) from None
+            pos = getattr(e, "pos", None)
+            if pos is None:
+                pos = getattr(e, "start", 0)
+            if isinstance(e, json.JSONDecodeError):  # pos counts characters
+                pos = len(line.decode("utf-8")[:pos].encode("utf-8"))
+            raise AssertionError("NDJSON line %d is not valid JSON (%s); near byte %d: %r" %
+                                 (i + 1, e, pos, line[max(0, pos - 120): pos + 120])) from None
         if not isinstance(doc, dict):
             raise AssertionError("NDJSON line %d is not a JSON object: %r" % (i + 1, line[:300]))
         docs.append(doc)
@@ -997,6 +1002,17 @@ class Completed:
             self.stdout[:3000], self.stderr[-3000:])
 
 
+def _die_with_parent():
+    """In the child before exec: get SIGKILL when the test process dies, so
+    a test killed by ctest's timeout leaves no daemon behind (Linux)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 class _Proc:
     """A child process whose pipes are drained by threads and which is
     reaped by a thread (so waits can have deadlines)."""
@@ -1004,7 +1020,8 @@ class _Proc:
     def __init__(self, argv, env=None, cwd=None):
         self.argv = argv
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=base_env(env), cwd=cwd)
+                                  stderr=subprocess.PIPE, env=base_env(env), cwd=cwd,
+                                  preexec_fn=_die_with_parent)
         self.pid = self.p.pid
         try:
             self.pidfd = os.pidfd_open(self.pid)  # signals can never hit a reused pid
@@ -1014,7 +1031,6 @@ class _Proc:
         self.out = bytearray()
         self.err = bytearray()
         self.rc = None
-        self.rusage = None
         self.started = time.monotonic()
         self.ended = None
         self._threads = [threading.Thread(target=self._drain, args=(self.p.stdout, self.out), daemon=True),
@@ -1034,14 +1050,14 @@ class _Proc:
         f.close()
 
     def _reap(self):
-        _, status, ru = os.wait4(self.pid, 0)
+        _, status, _ = os.wait4(self.pid, 0)
         rc = os.waitstatus_to_exitcode(status)
         self.p.returncode = rc  # so Popen never waits for it again
-        if self.pidfd is not None:
-            os.close(self.pidfd)
-            self.pidfd = None
         with self.cond:
-            self.rc, self.rusage, self.ended = rc, ru, time.monotonic()
+            if self.pidfd is not None:
+                os.close(self.pidfd)
+                self.pidfd = None
+            self.rc, self.ended = rc, time.monotonic()
             self.cond.notify_all()
 
     def running(self):
@@ -1049,15 +1065,17 @@ class _Proc:
             return self.rc is None
 
     def signal(self, sig):
-        if self.pidfd is not None:
+        """Signals this child only; a no-op once it has been reaped."""
+        with self.cond:
+            if self.rc is not None:
+                return
             try:
-                signal.pidfd_send_signal(self.pidfd, sig)
+                if self.pidfd is not None:
+                    signal.pidfd_send_signal(self.pidfd, sig)
+                else:  # not reaped yet (checked under the lock), so the pid is ours
+                    os.kill(self.pid, sig)
             except ProcessLookupError:
                 pass
-            return
-        with self.cond:
-            if self.rc is None:  # not reaped yet, so the pid is still ours
-                os.kill(self.pid, sig)
 
     def wait(self, timeout):
         """Waits for exit and for the pipes to drain; False on timeout."""
@@ -1100,7 +1118,7 @@ def binary_is_sanitized(path=None):
 def sanitizer_problems(stderr_text):
     """Lines that show memory errors or undefined behaviour (ASan/UBSan)."""
     pats = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
-    return [l for l in stderr_text.splitlines() if any(p in l for p in pats)]
+    return [l for l in stderr_text.split("\n") if any(p in l for p in pats)]
 
 
 # ---------------------------------------------------------------------------
@@ -1261,7 +1279,7 @@ class Daemon:
             return self.proc.err.decode("utf-8", "replace")
 
     def log_lines(self):
-        return self.stderr.splitlines()
+        return self.stderr.split("\n")
 
     def running(self):
         return self.proc.running()

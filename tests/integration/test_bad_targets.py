@@ -81,6 +81,18 @@ def bad_cases():
         "deep": (X.json_body(X.body_deep()),
                  fetch_error(r"depth", "mentions the nesting depth"),
                  fetch_error(r"depth", "mentions the nesting depth", prefixes=(FETCH, UNMARSHAL))),
+        "empty": (X.json_body(b""),
+                  exact(FETCH + "unexpected end of JSON input"),
+                  exact(UNMARSHAL + "unexpected end of JSON input")),
+        "trailing": (X.json_body(b'{"a": 1}\n}'),
+                     exact(FETCH + "invalid character '}' after top-level value"),
+                     exact(UNMARSHAL + "invalid character '}' after top-level value")),
+        "bom": (X.json_body(b"\xef\xbb\xbf" + X.read_data("etcd.json")),
+                exact(FETCH + "invalid character '\u00ef' looking for beginning of value"),
+                exact(UNMARSHAL + "invalid character '\u00ef' looking for beginning of value")),
+        "status204": (X.Body(b"", status=204, reason="No Content", headers=[], chunked=False),
+                      exact(FETCH + "HTTP error 204 in : 204 No Content"),
+                      exact(FETCH + "HTTP error 204 in : 204 No Content")),
         "reset": (X.Reset(), transport(r".", "the reason"), transport(r".", "the reason")),
         "redirect": (X.Redirect(), transport(r"redirect", "mentions redirects"),
                      transport(r"redirect", "mentions redirects")),
@@ -162,6 +174,92 @@ class TestTargetCommandBadAnswers(unittest.TestCase):
         self.assertNotIn("\\ufffd", res.stdout.lower(), "U+FFFD must be written raw, as Metricbeat does")
 
 
+class TestOddButValidBodies(unittest.TestCase):
+    """Bodies a Go program can legitimately send that are easy to get wrong:
+    each metricset succeeds or fails on its own, as in Metricbeat."""
+
+    @classmethod
+    def setUpClass(cls):
+        X.require_binary()
+        cls.srv = X.TargetServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    def scrape(self, name, body):
+        self.srv.route("/%s/debug/vars" % name, X.json_body(body))
+        url = self.srv.url("/%s/debug/vars" % name)
+        res = X.run_expvarbeat(["test", "target", url, "--namespace", NS, "--metricsets", "expvar,heap"])
+        self.assertEqual([], X.sanitizer_problems(res.stderr), res.describe())
+        docs = res.docs()  # fails on duplicate keys or invalid JSON
+        ex, heap = X.by_metricset(docs, "expvar"), X.by_metricset(docs, "heap")
+        self.assertEqual((1, 1), (len(ex), len(heap)), res.describe())
+        return res, url, ex[0], heap[0]
+
+    def test_numbers_written_as_go_writes_float64(self):
+        body = (b'{"negzero": -0, "negzero_f": -0.0, "micro": 0.000001, "tiny": 1e-7, '
+                b'"big": 100000000000000000000000, "upper": 1E3, "one": 1.0, "nine": 123456789, '
+                b'"sub": 5e-324, "max": 1.7976931348623157e308, "frac": 0.1, "neg": -2.5e-5, '
+                b'"int53": 9007199254740993, "million": 1000000, "justbelow": 999999.9, '
+                b'"zero_f": 0.0, "zero_fff": 0.000, "zero_e": 0E-5, "negzero_e": -0.0e10, "ten": 10.00}')
+        res, url, ex, heap = self.scrape("numbers", body)
+        self.assertEqual(0, res.rc, res.describe())
+        expected = X.mb_expvar_fields(X.loads(body))
+        self.assertEqual(X.Num("-0"), expected["negzero_f"])  # the oracle itself
+        d = X.diff_json(ex["golang"][NS], expected)
+        self.assertEqual([], d, "\n".join(d))
+
+    def test_duplicate_keys_last_one_wins(self):
+        """Go decodes into a map: a repeated key keeps its last value.  The
+        document must not repeat the key (Elasticsearch rejects that)."""
+        body = b'{"a": 1, "b": 2, "a": 3, "m": {"x": 1, "x": {"y": 2}}}'
+        res, url, ex, heap = self.scrape("dups", body)
+        self.assertEqual(0, res.rc, res.describe())
+        expected = {"a": X.Num("3"), "b": X.Num("2"), "m": {"x": {"y": X.Num("2")}}}
+        d = X.diff_json(ex["golang"][NS], expected)
+        self.assertEqual([], d, "\n".join(d))
+
+    def test_number_beyond_float64(self):
+        """expvar cannot hold 1e400 in a float64; heap ignores unknown keys."""
+        body = b'{"huge": 1e400, "memstats": {"NumGC": 0}}'
+        res, url, ex, heap = self.scrape("e400", body)
+        self.assertEqual(1, res.rc, res.describe())
+        self.assertEqual([], X.check_envelope(ex, "expvar", "golang.expvar", url, 10000, error=True))
+        self.assertEqual(FETCH + "json: cannot unmarshal number 1e400 into Go value of type float64",
+                         X.error_message(ex))
+        self.assertEqual([], X.check_envelope(heap, "heap", "golang.heap", url, 10000))
+        self.assertEqual(X.Num("0"), heap["golang"]["heap"]["gc"]["total_count"])
+
+    def test_cmdline_string_and_integer_gccpufraction(self):
+        """A string cmdline is kept by expvar and refused by heap (a []interface{}
+        field); GCCPUFraction is the integer 0 before the first GC."""
+        body = b'{"cmdline": "./app -x", "memstats": {"GCCPUFraction": 0, "NumGC": 0}}'
+        res, url, ex, heap = self.scrape("cmdstr", body)
+        self.assertEqual(1, res.rc, res.describe())
+        self.assertEqual({"cmdline": "./app -x", "memstats": {"GCCPUFraction": X.Num("0"), "NumGC": X.Num("0")}},
+                         ex["golang"][NS])
+        self.assertEqual(UNMARSHAL + "json: cannot unmarshal string into Go struct field Stats.Cmdline "
+                         "of type []interface {}", X.error_message(heap))
+        body = b'{"cmdline": ["./app"], "memstats": {"GCCPUFraction": 0, "NumGC": 0}}'
+        res, url, ex, heap = self.scrape("cpu0", body)
+        self.assertEqual(0, res.rc, res.describe())
+        self.assertEqual(X.Num("0"), heap["golang"]["heap"]["gc"]["cpu_fraction"])
+        self.assertEqual("./app", heap["golang"]["heap"]["cmdline"])
+
+    def test_memstats_field_types(self):
+        for field, value, gotype in (("NumGC", b"1.5", "uint32"), ("Alloc", b"-1", "uint64"),
+                                     ("NumGC", b"4294967296", "uint32"), ("LastGC", b"1.5e18", "uint64")):
+            with self.subTest(field=field, value=value):
+                body = b'{"memstats": {"' + field.encode() + b'": ' + value + b"}}"
+                res, url, ex, heap = self.scrape("ms%s%s" % (field, abs(hash(value))), body)
+                self.assertEqual(1, res.rc, res.describe())
+                self.assertIn("golang", ex, "expvar takes any number")
+                self.assertEqual(UNMARSHAL + "json: cannot unmarshal number %s into Go struct field "
+                                 "MemStats.MemStats.%s of type %s" % (value.decode(), field, gotype),
+                                 X.error_message(heap))
+
+
 class TestDaemonWithBadTargets(unittest.TestCase):
     """All bad targets and one good one in one daemon, period 1s, timeout 1s."""
 
@@ -234,7 +332,7 @@ class TestDaemonWithBadTargets(unittest.TestCase):
                     msg = X.error_message(doc)
                     ok, why = check(msg, url)
                     self.assertTrue(ok, "%s %s error.message %r: %s" % (name, ms, msg, why))
-                    self.assertTrue(any(msg in line for line in log.splitlines()),
+                    self.assertTrue(any(msg in line for line in log.split("\n")),
                                     "no log line carries the %s %s failure %r" % (name, ms, msg))
                     if name == "hang":
                         dur = int(doc["event"]["duration"])

@@ -249,6 +249,22 @@ class TestRunning(unittest.TestCase):
             self.assertEqual({"name": "shipper-7"}, doc["host"])
             self.assertEqual("shipper-7", doc["agent"]["name"])
 
+    def test_fields_and_tags(self):
+        """Module and global `fields` go under `fields`, `tags` add up."""
+        with X.TargetServer() as srv:
+            srv.route("/debug/vars", X.capture("etcd"))
+            cfg = {"metricbeat.modules": [X.golang_module([srv.url()], metricsets=["heap"],
+                                                          fields={"env": "prod"}, tags=["t1"])],
+                   "fields": {"team": "x"}, "tags": ["global"]}
+            with X.Daemon(cfg) as d:
+                d.wait_for(lambda docs: docs, 20, "a document")
+                docs = d.stop()
+        for doc in docs:
+            self.assertEqual({"env": "prod", "team": "x"}, doc.get("fields"))
+            self.assertEqual({"t1", "global"}, set(doc.get("tags") or []))
+            rest = {k: v for k, v in doc.items() if k not in ("fields", "tags")}
+            self.assertEqual([], X.check_envelope(rest, "heap", "golang.heap", srv.url(), 1000))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

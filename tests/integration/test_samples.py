@@ -6,7 +6,6 @@ daemon (two scrapes: the heap GC pause window)."""
 
 import copy
 import os
-import re
 import sys
 import unittest
 
@@ -85,7 +84,7 @@ class TestTargetCommand(unittest.TestCase):
         # Written as Go writes it: non-ASCII raw (not \u-escaped), the
         # string's quote/backslash/tab escaped, é raw, uint64 > INT64_MAX as
         # a float64 in exponent form.
-        line = [l for l in res.stdout.splitlines() if '"expvar"' in l][0]
+        line = [l for l in res.stdout.split("\n") if '"expvar"' in l][0]
         self.assertRegex(line, r'"运行时间":\s*1\b')
         self.assertRegex(line, r'"status":\s*"ok \\"quoted\\" \\\\ tab\\t é"')
         self.assertRegex(line, r'"big":\s*9\.223372036854788e\+18\b')
@@ -144,18 +143,30 @@ class TestDaemonTwoScrapes(unittest.TestCase):
                 modules.append(X.golang_module([srv.url("/%s/heap" % c)], metricsets=["heap"]))
                 modules.append(X.golang_module([srv.url("/%s/expvar" % c)], metricsets=["expvar"],
                                                namespace=c))
+            # one module, two hosts: each host keeps its own GC window
+            multi = {}
+            for c in ("etcd", "ginexpvar"):
+                srv.route("/multi/%s" % c, X.Sequence(X.capture(c), X.capture(c + "-t2")))
+                multi[srv.url("/multi/%s" % c)] = c
+            modules.append(X.golang_module(list(multi), metricsets=["heap"]))
+            # a restarted target (NumGC goes down): Metricbeat reports empty
+            # windows until NumGC passes the old value (elastic/beats#6543)
+            restart_seq = ("expvartarget-t2", "expvartarget", "expvartarget-t2")
+            srv.route("/restart", X.Sequence(*[X.capture(c) for c in restart_seq]))
+            restart = srv.url("/restart")
+            modules.append(X.golang_module([restart], metricsets=["heap"]))
             heap_urls = [srv.url("/%s/heap" % c) for c in CAPTURES]
             exp_urls = [srv.url("/%s/expvar" % c) for c in CAPTURES]
 
             def enough(docs):
-                return (all(len(X.by_address(docs, u)) >= 3 for u in heap_urls)
+                return (all(len(X.by_address(docs, u)) >= 3 for u in heap_urls + list(multi) + [restart])
                         and all(len(X.by_address(docs, u)) >= 1 for u in exp_urls))
 
             with X.Daemon({"metricbeat.modules": modules}) as d:
                 d.wait_for(enough, 30, "3 heap documents and 1 expvar document per capture")
                 docs = d.stop()
 
-        known = set(heap_urls) | set(exp_urls)
+        known = set(heap_urls) | set(exp_urls) | set(multi) | {restart}
         for doc in docs:
             self.assertIn(X.get(doc, "service", "address"), known)
         for c, hu, eu in zip(CAPTURES, heap_urls, exp_urls):
@@ -178,6 +189,19 @@ class TestDaemonTwoScrapes(unittest.TestCase):
                 self.assertEqual([], X.check_envelope(e, "expvar", "golang." + c, eu, 1000))
                 diff = X.diff_json(e["golang"][c], golden(c + ".golang-ns.expected.json"))
                 self.assertEqual([], diff, "%s expvar:\n  %s" % (c, "\n  ".join(diff)))
+        for url, c in multi.items():
+            heaps = sorted(X.by_address(docs, url), key=X.ts_ms)
+            self.assertEqual([], X.diff_json(heaps[0]["golang"]["heap"],
+                                             golden(c + ".golang-heap.scrape1.expected.json")), url)
+            self.assertEqual([], X.diff_json(heaps[1]["golang"]["heap"],
+                                             golden(c + "-t2.golang-heap.after-scrape1.expected.json")), url)
+        heaps = sorted(X.by_address(docs, restart), key=X.ts_ms)
+        last = 0
+        for i, c in enumerate(restart_seq):
+            expected, last = X.mb_heap_fields(X.loads(X.read_data(c + ".json")), last)
+            d = X.diff_json(heaps[i]["golang"]["heap"], expected)
+            self.assertEqual([], d, "restarted target, scrape %d (%s):\n  %s" % (i + 1, c, "\n  ".join(d)))
+        self.assertEqual(X.Num("0"), heaps[2]["golang"]["heap"]["gc"]["pause"]["count"])
         # the daemon's documents all come from one agent
         self.assertEqual(1, len({(d["agent"]["id"], d["agent"]["ephemeral_id"]) for d in docs}))
 

@@ -42,8 +42,8 @@ static const char *str_at(yajl_val doc, const char *a, const char *b, const char
 static void test_success_envelope(void **state)
 {
     (void)state;
-    event_site s = {"expvar", "golang.app.sub", "golang.expvar", "http://h:6060/debug/vars",
-                    10000, NULL};
+    event_site s = {"expvar", "golang.app.sub", "golang.expvar", "http://h:6060/debug/vars", 10000,
+                    NULL};
     yajl_gen g = yajl_gen_alloc(NULL);
     const char *json = render(g, &s, NULL, NULL);
     /* @timestamp first, UTC with milliseconds. */

@@ -15,7 +15,7 @@
 typedef struct scripted {
     out_result next[16]; /* results for the next batch, by position */
     int script_len;
-    char seen[64][16];   /* every document delivered OK, in order */
+    char seen[64][16]; /* every document delivered OK, in order */
     int n_seen;
     int batches;
 } scripted;

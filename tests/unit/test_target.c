@@ -18,8 +18,8 @@ static void check(const url_case *c, const kvlist *q)
 {
     target_url u;
     char err[256] = "";
-    int rc = target_url_build(c->host, c->basepath, c->path, q, c->user, c->pass, &u, err,
-                              sizeof err);
+    int rc =
+        target_url_build(c->host, c->basepath, c->path, q, c->user, c->pass, &u, err, sizeof err);
     if (rc != 0)
         fail_msg("%s: %s", c->host, err);
     assert_string_equal(u.uri, c->want_uri);
@@ -72,8 +72,8 @@ static void test_query_merge_sorted(void **state)
     (void)state;
     kv pairs[] = {{"b", "2 3"}, {"a", "x/y"}};
     kvlist q = {pairs, 2};
-    url_case c = {"h:1/vars?z=1&a=0", "", "/debug/vars", 0, 0,
-                  "http://h:1/vars?a=0&a=x%2Fy&b=2+3&z=1", 0, 0};
+    url_case c = {
+        "h:1/vars?z=1&a=0", "", "/debug/vars", 0, 0, "http://h:1/vars?a=0&a=x%2Fy&b=2+3&z=1", 0, 0};
     check(&c, &q);
     /* Without a configured query the URL's own query is left untouched. */
     url_case raw = {"h:1/vars?z=1&a=0", "", "/debug/vars", 0, 0, "http://h:1/vars?z=1&a=0", 0, 0};
