@@ -25,6 +25,15 @@ typedef struct decode_limits {
 int metricset_expvar_emit(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
                           char *msg, size_t msglen);
 
+/* Returned by metricset_expvar_emit when an object in the body repeats a
+ * key: g holds partial output.  The caller restarts the document and calls
+ * metricset_expvar_emit_dedup, which writes each object with only the last
+ * occurrence of a key, as Go's map keeps it.  Rare: expvar.Handler never
+ * repeats keys, so the fast path pays only for noticing. */
+#define METRICSET_REPEATED_KEYS 1
+int metricset_expvar_emit_dedup(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
+                                char *msg, size_t msglen);
+
 #define HEAP_PAUSE_RING 256
 
 /* Per-target GC window state (Metricbeat's lastNumGC). Zero-initialised. */

@@ -5,17 +5,22 @@
  * key (libbeat's normalisation); the top-level "cmdline" array is collected
  * and written as one string (GetCmdStr).  Every number goes through numfmt
  * so it reads as Go prints a float64.  Two choices where Metricbeat panics:
- * a `null` body and a non-string cmdline element are errors.  Known gap: a
- * key repeated within one object is written twice where Go's map keeps the
- * last; streaming cannot take back the first, and expvar never repeats. */
+ * a `null` body and a non-string cmdline element are errors.  A key
+ * repeated within one object (expvar.Handler never does it, hand-written
+ * handlers can) is noticed on the way; the caller then asks for the dedup
+ * pass, which writes only the last occurrence, as Go's map keeps it. */
 #include "metricset.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "buf.h"
+#include "dupkeys.h"
 #include "gobody.h"
+#include "gojson.h"
 #include "numfmt.h"
 
 #define PREFIX "error in http fetch: "
@@ -33,6 +38,15 @@ typedef struct ev {
     long cmd_n;    /* cmdline elements seen */
     long cmd_bad;  /* index of the first non-string element, or -1 */
     buf cmd;       /* elements joined, each followed by a space */
+    /* repeated keys: the fast pass notices, the dedup pass skips */
+    keyset ks;
+    uint64_t *ids; /* object id per open depth (fast pass) */
+    size_t ids_cap;
+    uint64_t next_id;
+    int repeated;
+    const unsigned char *skip; /* dedup pass: keys whose value is replaced later */
+    size_t n_skip, key_ord;
+    int skip_level; /* >0 while inside a replaced value */
     char reason[GOBODY_REASON_MAX];
 } ev;
 
@@ -68,6 +82,55 @@ static int flush_key(ev *e)
         return 1;
     e->key_held = 0;
     return gen_ok(e, yajl_gen_string(e->g, (const unsigned char *)e->key.data, e->key.len));
+}
+
+/* A replaced key's value is parsed but not written.  delta: +1 opens a
+ * container, -1 closes one, 0 for a scalar.  1: the event is skipped. */
+static int skipped(ev *e, int delta)
+{
+    if (!e->skip_level)
+        return 0;
+    e->skip_level += delta;
+    if (e->skip_level == 1)
+        e->skip_level = 0; /* the replaced value is complete */
+    return 1;
+}
+
+/* Fast pass: remembers the id of each open object for keyset checks. */
+static int push_object(ev *e)
+{
+    if (e->skip)
+        return 1;
+    if ((size_t)e->depth >= e->ids_cap) {
+        size_t cap = e->ids_cap ? e->ids_cap * 2 : 32;
+        uint64_t *ids = realloc(e->ids, cap * sizeof *ids);
+        if (!ids)
+            return oom(e);
+        e->ids = ids;
+        e->ids_cap = cap;
+    }
+    e->ids[e->depth] = ++e->next_id;
+    return 1;
+}
+
+/* Fast pass: a key seen twice in one object stops it; dedup pass: a key
+ * whose value is replaced later starts a skip. */
+static int check_repeat(ev *e, const char *k, size_t n)
+{
+    size_t ord = e->key_ord++;
+    if (e->skip) {
+        if (ord < e->n_skip && e->skip[ord])
+            e->skip_level = 1;
+        return 1;
+    }
+    int seen = keyset_add(&e->ks, e->ids[e->depth], k, n);
+    if (seen < 0)
+        return oom(e);
+    if (seen) {
+        e->repeated = 1;
+        return stop(e, "repeated key");
+    }
+    return 1;
 }
 
 static int enter(ev *e)
@@ -116,6 +179,8 @@ static int on_null(void *ctx)
     ev *e = ctx;
     if (e->depth == 0)
         return stop(e, "body is JSON null, not an object");
+    if (skipped(e, 0))
+        return 1;
     if (e->cmd_depth) {
         cmd_element(e, 0);
         return 1;
@@ -132,6 +197,8 @@ static int on_bool(void *ctx, int v)
     ev *e = ctx;
     if (e->depth == 0)
         return top_type(e, "bool");
+    if (skipped(e, 0))
+        return 1;
     if (e->cmd_depth) {
         cmd_element(e, 0);
         return 1;
@@ -149,6 +216,8 @@ static int on_number(void *ctx, const char *s, size_t n)
     if (k == 0)
         return stop(e, "json: cannot unmarshal number %.*s into Go value of type float64", (int)n,
                     s);
+    if (skipped(e, 0))
+        return 1;
     if (e->cmd_depth) {
         cmd_element(e, 0);
         return 1;
@@ -163,6 +232,8 @@ static int on_string(void *ctx, const unsigned char *s, size_t n)
     size_t tn;
     if (e->depth == 0)
         return top_type(e, "string");
+    if (skipped(e, 0))
+        return 1;
     if (gobody_utf8((const char *)s, n, &e->scratch, &t, &tn) < 0)
         return oom(e);
     if (e->cmd_depth)
@@ -175,10 +246,16 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n)
     ev *e = ctx;
     const char *t;
     size_t tn;
-    if (e->cmd_depth)
-        return 1; /* inside a cmdline element: never written */
     if (gobody_utf8((const char *)s, n, &e->scratch, &t, &tn) < 0)
         return oom(e);
+    if (e->skip_level || e->cmd_depth) {
+        e->key_ord++; /* inside a replaced value or a cmdline element: never written */
+        return 1;
+    }
+    if (!check_repeat(e, t, tn))
+        return 0;
+    if (e->skip_level)
+        return 1;
     buf_reset(&e->key);
     if (buf_append(&e->key, t, tn) != BUF_OK)
         return oom(e);
@@ -190,8 +267,10 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n)
 static int on_start_map(void *ctx)
 {
     ev *e = ctx;
-    if (!enter(e))
+    if (!enter(e) || !push_object(e))
         return 0;
+    if (skipped(e, 1))
+        return 1;
     if (e->cmd_depth) {
         cmd_element(e, 0);
         e->cmd_depth++;
@@ -207,6 +286,8 @@ static int on_start_array(void *ctx)
         return top_type(e, "array");
     if (!enter(e))
         return 0;
+    if (skipped(e, 1))
+        return 1;
     if (e->cmd_depth) {
         cmd_element(e, 0);
         e->cmd_depth++;
@@ -226,6 +307,8 @@ static int on_end(void *ctx, int map)
 {
     ev *e = ctx;
     e->depth--;
+    if (skipped(e, -1))
+        return 1;
     if (e->cmd_depth)
         return --e->cmd_depth ? 1 : cmd_finish(e);
     return gen_ok(e, map ? yajl_gen_map_close(e->g) : yajl_gen_array_close(e->g));
@@ -241,25 +324,56 @@ static int on_end_array(void *ctx)
     return on_end(ctx, 0);
 }
 
-int metricset_expvar_emit(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
-                          char *msg, size_t msglen)
+static int emit(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
+                const unsigned char *skip, size_t n_skip, char *msg, size_t msglen)
 {
     static const yajl_callbacks cb = {
         on_null,      on_bool,    NULL,       NULL,           on_number,    on_string,
         on_start_map, on_map_key, on_end_map, on_start_array, on_end_array,
     };
     int max = lim && lim->max_depth > 0 ? lim->max_depth : GO_MAX_DEPTH;
-    ev e = {.g = g, .max_depth = max < GO_MAX_DEPTH ? max : GO_MAX_DEPTH, .cmd_bad = -1};
+    ev e = {.g = g,
+            .max_depth = max < GO_MAX_DEPTH ? max : GO_MAX_DEPTH,
+            .cmd_bad = -1,
+            .skip = skip,
+            .n_skip = n_skip};
     buf_init(&e.key, 0);
     buf_init(&e.scratch, 0);
     buf_init(&e.cmd, 0);
+    keyset_init(&e.ks);
     int rc = gobody_parse(body, len, &cb, &e, e.reason, PREFIX, msg, msglen);
     if (rc == 0 && e.cmd_bad >= 0) {
         snprintf(msg, msglen, PREFIX "cmdline element %ld is not a string", e.cmd_bad);
         rc = -1;
     }
+    /* A syntax error later in the body still wins, as in Go. */
+    char syntax[GOBODY_REASON_MAX];
+    if (rc != 0 && e.repeated && gojson_check(body, len, syntax, sizeof syntax) == 0)
+        rc = METRICSET_REPEATED_KEYS;
     buf_free(&e.key);
     buf_free(&e.scratch);
     buf_free(&e.cmd);
+    keyset_free(&e.ks);
+    free(e.ids);
+    return rc;
+}
+
+int metricset_expvar_emit(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
+                          char *msg, size_t msglen)
+{
+    return emit(g, body, len, lim, NULL, 0, msg, msglen);
+}
+
+int metricset_expvar_emit_dedup(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
+                                char *msg, size_t msglen)
+{
+    unsigned char *skip;
+    size_t n_skip;
+    if (dupkeys_scan(body, len, &skip, &n_skip) != 0) {
+        snprintf(msg, msglen, PREFIX "out of memory finding repeated keys");
+        return -1;
+    }
+    int rc = emit(g, body, len, lim, skip, n_skip, msg, msglen);
+    free(skip);
     return rc;
 }

@@ -118,6 +118,31 @@ static void render_error(target *t, const beat_info *bi, int64_t duration_ns, ya
     event_end(g);
 }
 
+/* The success document; -1 (message in msg) or METRICSET_REPEATED_KEYS
+ * leave g with partial output. */
+static int render_doc(target *t, const beat_info *bi, int64_t duration_ns, yajl_gen g, int dedup,
+                      char *msg, size_t msglen)
+{
+    yajl_gen_reset(g, NULL);
+    yajl_gen_clear(g);
+    event_begin(g, bi, &t->site, t->start_wall_ms, duration_ns, NULL);
+    int opened = event_open_path(g, t->dataset);
+    const char *body = t->body.data;
+    size_t len = t->body.len;
+    int rc;
+    if (t->ms == STATS_MS_HEAP)
+        rc = metricset_heap_emit(g, body, len, &t->heap, &t->limits, msg, msglen);
+    else if (dedup)
+        rc = metricset_expvar_emit_dedup(g, body, len, &t->limits, msg, msglen);
+    else
+        rc = metricset_expvar_emit(g, body, len, &t->limits, msg, msglen);
+    if (rc == 0) {
+        event_close_maps(g, opened);
+        event_end(g);
+    }
+    return rc;
+}
+
 int scrape_render(target *t, CURLcode rc, const beat_info *bi, int64_t now_mono_ns, yajl_gen g,
                   char *msg, size_t msglen)
 {
@@ -129,19 +154,12 @@ int scrape_render(target *t, CURLcode rc, const beat_info *bi, int64_t now_mono_
         render_error(t, bi, duration_ns, g, msg);
         return 1;
     }
-    yajl_gen_reset(g, NULL);
-    yajl_gen_clear(g);
-    event_begin(g, bi, &t->site, t->start_wall_ms, duration_ns, NULL);
-    int opened = event_open_path(g, t->dataset);
-    int rc2 =
-        t->ms == STATS_MS_EXPVAR
-            ? metricset_expvar_emit(g, t->body.data, t->body.len, &t->limits, msg, msglen)
-            : metricset_heap_emit(g, t->body.data, t->body.len, &t->heap, &t->limits, msg, msglen);
-    if (rc2 != 0) {
+    int drc = render_doc(t, bi, duration_ns, g, 0, msg, msglen);
+    if (drc == METRICSET_REPEATED_KEYS)
+        drc = render_doc(t, bi, duration_ns, g, 1, msg, msglen);
+    if (drc != 0) {
         render_error(t, bi, duration_ns, g, msg);
         return 1;
     }
-    event_close_maps(g, opened);
-    event_end(g);
     return 0;
 }

@@ -199,6 +199,43 @@ static void strings_round_trip(void **state)
                "{\"status\":\"say \\\"hi\\\"\\\\ \\t \xc3\xa9 </a> /\"}");
 }
 
+/* Go decodes into a map: the last occurrence of a key wins, in every
+ * object, and a replaced value disappears with everything inside it. */
+static void repeated_keys_last_one_wins(void **state)
+{
+    (void)state;
+    const char *body = "{\"a\": 1, \"b\": {\"x\": [1, {\"a\": 5}], \"y\": 2}, \"a\": 3,"
+                       " \"m\": {\"x\": 1, \"x\": {\"y\": 2}}, \"b\": {\"z\": null},"
+                       " \"n\": {\"k\": 1, \"k\": null}}";
+    dh_run fast = ev(body);
+    assert_int_equal(fast.rc, METRICSET_REPEATED_KEYS);
+    free(fast.json);
+
+    dh_run r = {.msg = ""};
+    decode_limits lim = {.max_depth = 64};
+    yajl_gen g = yajl_gen_alloc(NULL);
+    r.rc = metricset_expvar_emit_dedup(g, body, strlen(body), &lim, r.msg, sizeof r.msg);
+    dh_take(&r, g);
+    if (r.rc != 0)
+        fail_msg("dedup: %s", r.msg);
+    assert_string_equal(r.json, "{\"a\":3,\"m\":{\"x\":{\"y\":2}},\"b\":{},\"n\":{}}");
+    free(r.json);
+}
+
+static void same_key_in_different_objects_is_no_repeat(void **state)
+{
+    (void)state;
+    expect_doc("{\"a\":{\"x\":1},\"b\":{\"x\":2},\"c\":[{\"x\":3},{\"x\":4}],\"x\":5}",
+               "{\"a\":{\"x\":1},\"b\":{\"x\":2},\"c\":[{\"x\":3},{\"x\":4}],\"x\":5}");
+}
+
+static void syntax_error_after_a_repeat_wins(void **state)
+{
+    (void)state;
+    expect_error("{\"a\":1,\"a\":2,\"b\":<}",
+                 "error in http fetch: invalid character '<' looking for beginning of value");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +252,9 @@ int main(void)
         cmocka_unit_test(top_level_must_be_an_object),
         cmocka_unit_test(number_out_of_float64_range),
         cmocka_unit_test(strings_round_trip),
+        cmocka_unit_test(repeated_keys_last_one_wins),
+        cmocka_unit_test(same_key_in_different_objects_is_no_repeat),
+        cmocka_unit_test(syntax_error_after_a_repeat_wins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
