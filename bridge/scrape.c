@@ -77,6 +77,14 @@ static void transport_detail(target *t, CURLcode rc, char *out, size_t outlen)
         snprintf(out, outlen, "dial tcp: lookup %s: no such host",
                  url_host(t->url.uri, host, sizeof host));
         return;
+    case CURLE_PEER_FAILED_VERIFICATION:
+        /* Go words an unknown issuer this way; other failures keep curl's words. */
+        snprintf(out, outlen, "tls: failed to verify certificate: %s",
+                 strstr(t->errbuf, "local issuer") || strstr(t->errbuf, "self-signed") ||
+                         strstr(t->errbuf, "self signed")
+                     ? "x509: certificate signed by unknown authority"
+                     : t->errbuf);
+        return;
     case CURLE_GOT_NOTHING:
         snprintf(out, outlen, "EOF");
         return;
