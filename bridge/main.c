@@ -174,10 +174,14 @@ static int run(config *cfg, int once, int argc, char **argv)
     if (!(p = poller_new(cfg, &bi, pl, &st, err, sizeof err)))
         goto fail;
     poller_attach_stats(p, srv);
-    if (!once)
-        log_info("expvarbeat %s started: %llu scrape targets, output %s%s", bi.version,
-                 (unsigned long long)st.targets, st.output_name,
-                 srv ? ", monitoring endpoint on" : "");
+    if (!once && srv)
+        log_info("expvarbeat %s started: %llu scrape targets, output %s, monitoring endpoint "
+                 "http://%s:%d/",
+                 bi.version, (unsigned long long)st.targets, st.output_name, cfg->http.host,
+                 stats_server_port(srv));
+    else if (!once)
+        log_info("expvarbeat %s started: %llu scrape targets, output %s", bi.version,
+                 (unsigned long long)st.targets, st.output_name);
     size_t failed = poller_run(p, &stop_flag, once);
     size_t left = pipeline_drain(pl, clock_wall_ms() + DRAIN_TIMEOUT_MS);
     if (left)

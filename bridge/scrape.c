@@ -23,10 +23,18 @@ static void dial_target(target *t, char *out, size_t outlen)
     long port = 0;
     curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
     curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_PORT, &port);
-    if (ip && *ip)
+    if (ip && *ip) {
         snprintf(out, outlen, strchr(ip, ':') ? "dial tcp [%s]:%ld" : "dial tcp %s:%ld", ip, port);
-    else
-        snprintf(out, outlen, "dial tcp");
+        return;
+    }
+    /* curl forgets the peer of a refused connect; the URL still names it. */
+    const char *u = t->url.uri, *p = strstr(u, "://");
+    p = p ? p + 3 : u;
+    size_t n = strcspn(p, "/?#");
+    const char *close = memchr(p, ']', n);
+    int has_port = memchr(close ? close : p, ':', n - (size_t)((close ? close : p) - p)) != NULL;
+    snprintf(out, outlen, "dial tcp %.*s%s", (int)n, p,
+             has_port ? "" : (strncmp(u, "https", 5) == 0 ? ":443" : ":80"));
 }
 
 /* The host name of a URL, for resolver errors. */

@@ -141,9 +141,12 @@ class TestTargetCommandBadAnswers(unittest.TestCase):
                 self.check_errors(res, url, ec, hc)
 
     def test_connection_refused(self):
-        url = "http://127.0.0.1:%d/debug/vars" % X.free_port()
+        port = X.free_port()
+        url = "http://127.0.0.1:%d/debug/vars" % port
         res = self.run_target(url)
-        chk = transport(r"connection refused", "mentions connection refused")
+        # Go's net/http words it exactly so, peer address included.
+        chk = exact('error in http fetch: error making http request: Get "%s": '
+                    'dial tcp 127.0.0.1:%d: connect: connection refused' % (url, port))
         self.check_errors(res, url, chk, chk)
 
     def test_never_answering_target_times_out(self):
