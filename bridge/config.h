@@ -66,7 +66,36 @@ typedef struct module_config {
     int max_depth;         /* `max_depth`, default 64 */
 } module_config;
 
-enum output_type { OUTPUT_CONSOLE, OUTPUT_FILE };
+enum output_type { OUTPUT_CONSOLE, OUTPUT_FILE, OUTPUT_ELASTICSEARCH };
+
+typedef struct backoff_config {
+    int64_t init_ms; /* default 1000 */
+    int64_t max_ms;  /* default 60000 */
+} backoff_config;
+
+/* output.elasticsearch, with Metricbeat's defaults (spec §4.1). */
+typedef struct es_config {
+    strlist hosts;  /* required; "[scheme://]host[:port][/path]", port 9200 */
+    char *protocol; /* NULL = from the host, else http/https */
+    char *path;     /* NULL = none; URL prefix */
+    char *username, *password;
+    char *api_key; /* "id:key" → Authorization: ApiKey base64(id:key) */
+    kvlist headers;
+    kvlist parameters; /* added to the _bulk URL query */
+    ssl_config ssl;
+    int compression_level; /* default 1 (gzip); 0 = off; 1..9 */
+    int bulk_max_size;     /* default 1600 */
+    int worker;            /* default 1; clients per host */
+    int loadbalance;       /* default 1 */
+    int max_retries;       /* default 3; < 0 = retry forever */
+    backoff_config backoff;
+    int64_t timeout_ms;       /* default 90000 */
+    char *index;              /* default "expvarbeat-%{[agent.version]}"; a format string */
+    char *pipeline;           /* NULL = none; a format string */
+    char *dead_letter_index;  /* non_indexable_policy.dead_letter_index.index; NULL = drop */
+    int allow_older_versions; /* default 0 */
+    char *preset;             /* NULL = custom; balanced, throughput, scale, latency */
+} es_config;
 
 typedef struct output_config {
     enum output_type type;
@@ -80,7 +109,26 @@ typedef struct output_config {
         int number_of_files;     /* default 7, 2..1024 */
         int permissions;         /* default 0600 */
     } file;
+    es_config elasticsearch;
 } output_config;
+
+/* setup.ilm.* and setup.template.* (spec §3.3). */
+typedef struct setup_config {
+    struct {
+        int enabled;       /* default 1 */
+        char *policy_name; /* default "expvarbeat" */
+        char *policy_file; /* NULL = the built-in policy */
+        int check_exists;  /* default 1 */
+        int overwrite;     /* default 0 */
+    } ilm;
+    struct {
+        int enabled;      /* default 1 */
+        char *name;       /* default "expvarbeat-<version>" */
+        char *pattern;    /* default = name */
+        int overwrite;    /* default 0 */
+        cfgval *settings; /* setup.template.settings (index.*, _source.*), or NULL */
+    } template_;
+} setup_config;
 
 typedef struct config {
     char *name; /* beat name: host.name and agent.name; default hostname */
@@ -99,10 +147,12 @@ typedef struct config {
         int port;    /* default 5066 */
     } http;
     struct {
-        int events;               /* queue.mem.events, default 4096 */
-        int flush_min_events;     /* default 2048 */
-        int64_t flush_timeout_ms; /* default 1000 */
+        int events;               /* queue.mem.events, default 3200 (8.12+) */
+        int flush_min_events;     /* default 1600 */
+        int64_t flush_timeout_ms; /* default 10000 */
     } queue;
+    int64_t shutdown_timeout_ms; /* `shutdown_timeout`, default 5000 */
+    setup_config setup;
     struct {
         char *home, *config, *data, *logs;
     } path;

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "event.h"
 #include "log.h"
+#include "loop.h"
 #include "output.h"
 #include "pipeline.h"
 #include "poller.h"
@@ -152,6 +153,51 @@ static void stats_identity(stats *st, const beat_info *bi, int argc, char **argv
     st->argv = argv;
 }
 
+static void on_stats_fd(void *ctx, int fd, unsigned events)
+{
+    (void)fd, (void)events;
+    stats_server_run(ctx);
+}
+
+/* libmicrohttpd also expires idle connections: give it a turn every second. */
+typedef struct stats_tick {
+    loop_timer timer;
+    stats_server *srv;
+} stats_tick;
+
+static void on_stats_tick(void *ctx)
+{
+    stats_tick *t = ctx;
+    stats_server_run(t->srv);
+    loop_arm(&t->timer, loop_now_ms() + 1000);
+}
+
+static void log_started(const config *cfg, const beat_info *bi, const stats *st,
+                        const stats_server *srv)
+{
+    if (srv)
+        log_info("expvarbeat %s started: %llu scrape targets, output %s, monitoring endpoint "
+                 "http://%s:%d/",
+                 bi->version, (unsigned long long)st->targets, st->output_name, cfg->http.host,
+                 stats_server_port(srv));
+    else
+        log_info("expvarbeat %s started: %llu scrape targets, output %s", bi->version,
+                 (unsigned long long)st->targets, st->output_name);
+}
+
+/* Delivers what was accepted, for up to shutdown_timeout; says what is left. */
+static int shutdown_flush(const config *cfg, pipeline *pl, int once)
+{
+    int64_t budget = cfg->shutdown_timeout_ms;
+    if (once && budget < DRAIN_TIMEOUT_MS)
+        budget = DRAIN_TIMEOUT_MS; /* `test target` exists to show its documents */
+    size_t left = pipeline_drain(pl, loop_now_ms() + budget);
+    if (left)
+        log_error("%zu accepted events could not be delivered within shutdown_timeout (%lld ms)",
+                  left, (long long)budget);
+    return left ? 1 : 0;
+}
+
 /* Runs the scrape loop until a signal (or, with once, one round), then
  * delivers what was accepted before exiting. */
 static int run(config *cfg, int once, int argc, char **argv)
@@ -159,34 +205,33 @@ static int run(config *cfg, int once, int argc, char **argv)
     char err[1024];
     beat_info bi;
     stats st = {0};
+    stats_tick tick = {0};
+    loop *l = loop_new();
     pipeline *pl = NULL;
-    stats_server *srv = NULL;
     poller *p = NULL;
     int rc = 1;
-    if (beat_info_init(&bi, cfg, !once, err, sizeof err) != 0)
+    if (!l || beat_info_init(&bi, cfg, !once, err, sizeof err) != 0)
         goto fail;
     stats_identity(&st, &bi, argc, argv);
-    if (!(pl = pipeline_new(cfg, output_ops_for(cfg->output.type), &st, err, sizeof err)))
+    if (!(pl = pipeline_new(cfg, output_ops_for(cfg->output.type), l, &st, err, sizeof err)))
         goto fail;
-    if (cfg->http.enabled &&
-        !(srv = stats_server_new(cfg->http.host, cfg->http.port, &st, err, sizeof err)))
+    if (cfg->http.enabled) {
+        if (!(tick.srv = stats_server_new(cfg->http.host, cfg->http.port, &st, err, sizeof err)))
+            goto fail;
+        loop_watch(l, stats_server_fd(tick.srv), LOOP_IN, on_stats_fd, tick.srv);
+        loop_timer_add(l, &tick.timer, on_stats_tick, &tick);
+        loop_arm(&tick.timer, loop_now_ms() + 1000);
+    }
+    if (!(p = poller_new(cfg, &bi, pl, &st, l, err, sizeof err)))
         goto fail;
-    if (!(p = poller_new(cfg, &bi, pl, &st, err, sizeof err)))
-        goto fail;
-    poller_attach_stats(p, srv);
-    if (!once && srv)
-        log_info("expvarbeat %s started: %llu scrape targets, output %s, monitoring endpoint "
-                 "http://%s:%d/",
-                 bi.version, (unsigned long long)st.targets, st.output_name, cfg->http.host,
-                 stats_server_port(srv));
-    else if (!once)
-        log_info("expvarbeat %s started: %llu scrape targets, output %s", bi.version,
-                 (unsigned long long)st.targets, st.output_name);
-    size_t failed = poller_run(p, &stop_flag, once);
-    size_t left = pipeline_drain(pl, clock_wall_ms() + DRAIN_TIMEOUT_MS);
-    if (left)
-        log_error("%zu accepted events could not be delivered before shutdown", left);
-    rc = (once && failed) || left ? 1 : 0;
+    if (!once)
+        log_started(cfg, &bi, &st, tick.srv);
+    poller_start(p, once);
+    while (!stop_flag && !poller_finished(p))
+        loop_run_once(l, -1, &stop_flag);
+    poller_free(p); /* scrapes in flight were never accepted: abort them */
+    p = NULL;
+    rc = shutdown_flush(cfg, pl, once) || (once && st.ms[0].failures + st.ms[1].failures);
     if (!once)
         log_info("expvarbeat stopped: %llu events published, %llu acked, %llu dropped",
                  (unsigned long long)st.published, (unsigned long long)st.acked,
@@ -196,8 +241,13 @@ fail:
     log_error("%s", err);
 out:
     poller_free(p);
-    stats_server_free(srv);
+    if (tick.srv) {
+        loop_timer_remove(l, &tick.timer);
+        loop_unwatch(l, stats_server_fd(tick.srv));
+        stats_server_free(tick.srv);
+    }
     pipeline_free(pl);
+    loop_free(l);
     return rc;
 }
 

@@ -306,8 +306,9 @@ static int console_poll(void *self)
     return c->tail.len ? CONSOLE_TAIL_RETRY_MS : -1;
 }
 
-static void *console_open(const config *cfg, char *err, size_t errlen)
+static void *console_open(const config *cfg, loop *l, stats *st, char *err, size_t errlen)
 {
+    (void)l, (void)st; /* synchronous: no loop, no output-level counters */
     console *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(err, errlen, "console output: out of memory");

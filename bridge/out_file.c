@@ -469,8 +469,9 @@ static void file_close(void *self)
     free(f);
 }
 
-static void *file_open(const config *cfg, char *err, size_t errlen)
+static void *file_open(const config *cfg, loop *l, stats *st, char *err, size_t errlen)
 {
+    (void)l, (void)st; /* synchronous: no loop, no output-level counters */
     const output_config *o = &cfg->output;
     const char *why = check_config(o);
     if (why) {

@@ -11,6 +11,8 @@ const output_ops *output_ops_for(enum output_type t)
         return &out_console_ops;
     case OUTPUT_FILE:
         return &out_file_ops;
+    case OUTPUT_ELASTICSEARCH:
+        return NULL; /* being written: see out_elasticsearch.c */
     }
     return NULL;
 }

@@ -8,7 +8,10 @@
 #define EXPVARBEAT_OUTPUT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "config.h"
+#include "loop.h"
+#include "stats.h"
 
 typedef enum { OUT_OK = 0, OUT_RETRY = 1, OUT_DROP = 2 } out_result;
 
@@ -31,18 +34,25 @@ struct batch {
 
 typedef struct output_ops {
     const char *name; /* as in libbeat's output.type: "console", "file" */
-    /* Builds the output from the config; NULL with a message on failure. */
-    void *(*open)(const config *c, char *err, size_t errlen);
+    /* Builds the output from the config; NULL with a message on failure.
+     * Asynchronous outputs do their I/O on the loop; st is theirs to count
+     * output-level figures in (write bytes/errors, duplicates, ...).  l and
+     * st may be NULL in unit tests of synchronous outputs. */
+    void *(*open)(const config *c, loop *l, stats *st, char *err, size_t errlen);
     /* Takes b; sets every b->results[i] and calls b->done once. */
     void (*publish)(void *self, batch *b);
     /* Drives asynchronous work; returns ms until it wants to run again, -1 = idle. */
     int (*poll)(void *self);
     /* Flushes and frees; self may be NULL. */
     void (*close)(void *self);
+    /* `expvarbeat test output`: prints Metricbeat's step-by-step check to
+     * out; 0 when every step passed, else 1.  NULL: nothing to test. */
+    int (*test)(const config *c, FILE *out);
 } output_ops;
 
 extern const output_ops out_console_ops;
 extern const output_ops out_file_ops;
+extern const output_ops out_elasticsearch_ops;
 
 /* The ops for the configured output type. */
 const output_ops *output_ops_for(enum output_type t);

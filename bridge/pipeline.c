@@ -12,6 +12,8 @@
 #define BACKOFF_MAX_MS 60000
 
 struct pipeline {
+    loop *l;
+    loop_timer timer;
     const output_ops *ops;
     void *out;
     stats *st;
@@ -41,8 +43,28 @@ int64_t clock_mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-pipeline *pipeline_new(const config *c, const output_ops *ops, stats *st, char *err, size_t errlen)
+static void on_timer(void *ctx)
 {
+    pipeline *p = ctx;
+    int64_t now = loop_now_ms();
+    int wait = pipeline_poll(p, now);
+    loop_arm(&p->timer, wait < 0 ? -1 : now + wait);
+}
+
+/* Something changed: let the timer decide on the next turn of the loop. */
+static void kick(pipeline *p)
+{
+    if (p->l)
+        loop_arm(&p->timer, loop_now_ms());
+}
+
+pipeline *pipeline_new(const config *c, const output_ops *ops, loop *l, stats *st, char *err,
+                       size_t errlen)
+{
+    if (!ops) {
+        snprintf(err, errlen, "the configured output is not available in this build");
+        return NULL;
+    }
     pipeline *p = calloc(1, sizeof *p);
     if (!p)
         goto oom;
@@ -57,11 +79,14 @@ pipeline *pipeline_new(const config *c, const output_ops *ops, stats *st, char *
     p->b.results = calloc(p->batch_max, sizeof *p->b.results);
     if (!p->ring || !p->b.events || !p->b.results)
         goto oom;
-    p->out = ops->open(c, err, errlen);
+    p->out = ops->open(c, l, st, err, errlen);
     if (!p->out) {
         pipeline_free(p);
         return NULL;
     }
+    p->l = l;
+    if (l)
+        loop_timer_add(l, &p->timer, on_timer, p);
     st->output_name = ops->name;
     return p;
 oom:
@@ -108,6 +133,7 @@ void pipeline_publish(pipeline *p, char *json, size_t len, int64_t now_ms)
     p->count++;
     p->st->published++;
     update_active(p);
+    kick(p);
 }
 
 static void event_rec_free(event_rec *ev)
@@ -166,6 +192,7 @@ static void on_batch_done(batch *b, void *ctx)
     else
         p->backoff_ms = 0;
     update_active(p);
+    kick(p);
 }
 
 static int batch_due(const pipeline *p, int64_t now_ms)
@@ -213,15 +240,18 @@ size_t pipeline_pending(const pipeline *p)
 
 size_t pipeline_drain(pipeline *p, int64_t deadline_ms)
 {
-    int64_t now;
-    while (pipeline_pending(p) && (now = clock_wall_ms()) < deadline_ms) {
-        p->oldest_ms = now - p->flush_timeout_ms; /* flush whatever is there */
+    /* At least one attempt, even with no time left: synchronous outputs
+     * (console, file) deliver everything in it. */
+    int64_t now = loop_now_ms();
+    do {
+        p->oldest_ms = now - p->flush_timeout_ms; /* whatever is queued goes now */
         int wait = pipeline_poll(p, now);
-        if (pipeline_pending(p) && wait > 0) {
-            struct timespec ts = {0, (long)(wait < 50 ? wait : 50) * 1000000L};
-            nanosleep(&ts, NULL); /* an output's own pacing, not synchronisation */
-        }
-    }
+        int64_t left = deadline_ms - now;
+        if (p->l && pipeline_pending(p) && left > 0)
+            loop_run_once(p->l, wait >= 0 && wait < left ? wait : (int)(left < 1000 ? left : 1000),
+                          NULL);
+        now = loop_now_ms();
+    } while (pipeline_pending(p) && now < deadline_ms);
     return pipeline_pending(p);
 }
 
@@ -229,6 +259,8 @@ void pipeline_free(pipeline *p)
 {
     if (!p)
         return;
+    if (p->l)
+        loop_timer_remove(p->l, &p->timer);
     if (p->ops && p->out)
         p->ops->close(p->out);
     for (size_t i = 0; p->ring && i < p->count; i++)

@@ -4,19 +4,23 @@
  * queue is full, new scrapes are skipped instead (back-pressure).  Batches go
  * to the output one at a time; RETRY events return to the front of the queue
  * after a capped exponential backoff with jitter; DROP events are counted.
- * Main thread only. */
+ * Runs on the loop (a timer decides when the next batch is due).  Times are
+ * the loop's monotonic milliseconds.  Main thread only. */
 #ifndef EXPVARBEAT_PIPELINE_H
 #define EXPVARBEAT_PIPELINE_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "loop.h"
 #include "output.h"
 #include "stats.h"
 
 typedef struct pipeline pipeline;
 
-pipeline *pipeline_new(const config *c, const output_ops *ops, stats *st, char *err, size_t errlen);
+/* l may be NULL (tests): then nothing runs unless pipeline_poll is called. */
+pipeline *pipeline_new(const config *c, const output_ops *ops, loop *l, stats *st, char *err,
+                       size_t errlen);
 /* Reserves room for one event: 0, or -1 when the queue is full. */
 int pipeline_reserve(pipeline *p);
 /* Gives back a reservation that will not be used. */
@@ -28,7 +32,8 @@ void pipeline_publish(pipeline *p, char *json, size_t len, int64_t now_ms);
 int pipeline_poll(pipeline *p, int64_t now_ms);
 /* Events queued or in flight. */
 size_t pipeline_pending(const pipeline *p);
-/* Shutdown: keeps delivering until empty or the deadline; returns what is left. */
+/* Shutdown: turns the loop, delivering without waiting for full batches,
+ * until empty or the deadline (monotonic ms); returns what is left. */
 size_t pipeline_drain(pipeline *p, int64_t deadline_ms);
 void pipeline_free(pipeline *p);
 

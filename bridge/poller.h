@@ -1,29 +1,31 @@
-/* poller: the one-thread scrape engine.  Owns the targets, their due-time
- * heap, the libcurl multi handle and the epoll loop that also serves the
- * stats endpoint and drives the pipeline.  A target due while its previous
- * scrape is still in flight, or while the queue is full, is skipped and
- * counted, never doubled.  main.c builds it and runs it until a signal. */
+/* poller: the scrape engine.  Owns the targets, their due-time heap and a
+ * curl multi handle on the loop.  A target due while its previous scrape is
+ * still in flight is skipped and counted, never doubled; a target due while
+ * the queue is full waits for room and is counted as delayed.  main.c builds
+ * it, starts it, and turns the loop. */
 #ifndef EXPVARBEAT_POLLER_H
 #define EXPVARBEAT_POLLER_H
 
-#include <signal.h>
 #include <stddef.h>
 #include "config.h"
 #include "event.h"
+#include "loop.h"
 #include "pipeline.h"
 #include "stats.h"
 
 typedef struct poller poller;
 
 /* One target per module entry × host × metricset.  NULL + err. */
-poller *poller_new(const config *c, const beat_info *bi, pipeline *pl, stats *st, char *err,
-                   size_t errlen);
-/* Lets the loop serve the stats endpoint too (may be NULL). */
-void poller_attach_stats(poller *p, stats_server *srv);
-/* Runs until *stop is set.  once: every target scrapes once, immediately,
- * and the call returns when all are done.  Returns the number of scrapes
- * that failed during the run. */
-size_t poller_run(poller *p, volatile sig_atomic_t *stop, int once);
+poller *poller_new(const config *c, const beat_info *bi, pipeline *pl, stats *st, loop *l,
+                   char *err, size_t errlen);
+/* Schedules the first scrapes: after a random delay up to max_start_delay,
+ * or, with once, immediately and only once each. */
+void poller_start(poller *p, int once);
+/* With once: 1 when every target has finished its scrape. */
+int poller_finished(const poller *p);
+/* Scrapes that produced an error document so far. */
+size_t poller_failed(const poller *p);
+/* Aborts scrapes in flight (their documents were never accepted). */
 void poller_free(poller *p);
 
 #endif

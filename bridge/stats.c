@@ -230,6 +230,7 @@ static void gen_own_counters(yajl_gen g, const stats *st, int64_t now_ms)
         kv_u64(g, "failed", st->ms[i].failures);
         kv_u64(g, "ok", st->ms[i].success);
         kv_u64(g, "skipped", st->ms[i].skipped);
+        kv_u64(g, "delayed", st->ms[i].delayed);
         yajl_gen_map_close(g);
     }
     yajl_gen_map_close(g);
@@ -347,6 +348,7 @@ static void gen_stats(yajl_gen g, const stats *st, int64_t now_ms)
         kv_u64(g, "failures", st->ms[i].failures);
         /* Not in libbeat: turns given up because the last scrape was late. */
         kv_u64(g, "skipped", st->ms[i].skipped);
+        kv_u64(g, "delayed", st->ms[i].delayed);
         kv_u64(g, "success", st->ms[i].success);
         yajl_gen_map_close(g);
     }

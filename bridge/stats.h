@@ -15,7 +15,8 @@ enum { STATS_MS_EXPVAR = 0, STATS_MS_HEAP = 1, STATS_MS_COUNT = 2 };
 typedef struct ms_stats {
     uint64_t success;  /* scrapes that produced a document */
     uint64_t failures; /* scrapes that produced an error document */
-    uint64_t skipped;  /* turns skipped: previous scrape still in flight or queue full */
+    uint64_t skipped;  /* turns skipped: the previous scrape was still in flight */
+    uint64_t delayed;  /* turns that waited for room in the full queue */
     uint64_t events;   /* documents produced (success + failures) */
 } ms_stats;
 

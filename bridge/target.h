@@ -41,6 +41,7 @@ typedef struct target {
     int64_t next_due_ms; /* monotonic */
     size_t heap_pos;     /* slot in the poller's due-time heap */
     int in_flight;
+    unsigned delayed; /* this turn has waited for room in the queue */
     /* the scrape in flight */
     buf body;
     int too_big;

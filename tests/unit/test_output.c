@@ -150,7 +150,7 @@ static void rm_rf(const char *path)
 static void *open_output(const output_ops *ops, config *c, char *err, size_t errlen)
 {
     err[0] = '\0';
-    return ops->open(c, err, errlen);
+    return ops->open(c, NULL, NULL, err, errlen);
 }
 
 /* ---- console ---------------------------------------------------------------------- */

@@ -22,9 +22,9 @@ typedef struct scripted {
 
 static scripted script;
 
-static void *scripted_open(const config *c, char *err, size_t errlen)
+static void *scripted_open(const config *c, loop *l, stats *st, char *err, size_t errlen)
 {
-    (void)c, (void)err, (void)errlen;
+    (void)c, (void)l, (void)st, (void)err, (void)errlen;
     return &script;
 }
 
@@ -47,8 +47,8 @@ static void scripted_close(void *self)
     (void)self;
 }
 
-static const output_ops scripted_ops = {"scripted", scripted_open, scripted_publish, NULL,
-                                        scripted_close};
+static const output_ops scripted_ops = {"scripted", scripted_open,  scripted_publish,
+                                        NULL,       scripted_close, NULL};
 
 static config small_queue(int events, int min_events)
 {
@@ -73,7 +73,7 @@ static void test_reservations_bound_the_queue(void **state)
     config c = small_queue(3, 10);
     stats st = {0};
     char err[128];
-    pipeline *p = pipeline_new(&c, &scripted_ops, &st, err, sizeof err);
+    pipeline *p = pipeline_new(&c, &scripted_ops, NULL, &st, err, sizeof err);
     assert_non_null(p);
     assert_int_equal(pipeline_reserve(p), 0);
     assert_int_equal(pipeline_reserve(p), 0);
@@ -96,7 +96,7 @@ static void test_flush_on_timeout_or_size(void **state)
     config c = small_queue(100, 3);
     stats st = {0};
     char err[128];
-    pipeline *p = pipeline_new(&c, &scripted_ops, &st, err, sizeof err);
+    pipeline *p = pipeline_new(&c, &scripted_ops, NULL, &st, err, sizeof err);
     publish(p, "1", 0);
     publish(p, "2", 0);
     int wait = pipeline_poll(p, 10);
@@ -123,7 +123,7 @@ static void test_retry_keeps_order_and_drop_is_counted(void **state)
     c.queue.flush_timeout_ms = 0;
     stats st = {0};
     char err[128];
-    pipeline *p = pipeline_new(&c, &scripted_ops, &st, err, sizeof err);
+    pipeline *p = pipeline_new(&c, &scripted_ops, NULL, &st, err, sizeof err);
     publish(p, "a", 0);
     publish(p, "b", 0);
     publish(p, "c", 0);
