@@ -3,9 +3,11 @@
  * as go-ucfg does), deep merge of the -c files and the -E overrides, lazy
  * ${VAR} / ${VAR:default} expansion, modules.d globs, and decoding through
  * the key tables below, which are the one place where keys, types, defaults
- * and bounds are declared.  Keys Metricbeat knows but expvarbeat ignores, and
- * unknown keys, are warnings with file:line; the first invalid value stops
- * the load with "FILE:LINE: KEY: why".  Only main.c calls config_load. */
+ * and bounds are declared, then libbeat's cross-key rules (output presets,
+ * api_key vs username, custom index vs template name).  Keys Metricbeat knows
+ * but expvarbeat ignores, and unknown keys, are warnings with file:line; the
+ * first invalid value stops the load with "FILE:LINE: KEY: why".  Only
+ * main.c calls config_load. */
 #include "config.h"
 
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "fmtstr.h"
 #include "log.h"
 
 enum {
@@ -716,12 +719,14 @@ enum key_type {
     KT_DURATION,   /* int64_t milliseconds; Go syntax or bare seconds */
     KT_SIZE,       /* size_t bytes; integer or "10MiB" / "10MB" */
     KT_STRING,     /* char * */
+    KT_OPTSTRING,  /* char *: "" counts as unset (the default, else NULL); parse validates */
     KT_STRLIST,    /* strlist; a single scalar is a list of one */
     KT_KVMAP,      /* kvlist; nested maps flatten back to dotted names */
     KT_TREE,       /* cfgval * (a map) */
     KT_ENUM,       /* int via keyspec.parse */
     KT_PERM,       /* int file mode: 0600 (octal in YAML) or "0600" */
     KT_METRICSETS, /* unsigned MS_* bits */
+    KT_NIPOLICY,   /* char *: non_indexable_policy → dead letter index, NULL = drop */
 };
 
 typedef struct keyspec {
@@ -731,7 +736,7 @@ typedef struct keyspec {
     const char *def; /* YAML text decoded like a user value; NULL = none */
     size_t off;
     int64_t lo, hi;             /* numeric bounds (ms for durations); 0, 0 = none */
-    int (*parse)(const char *); /* KT_ENUM: name → value, -1 if unknown */
+    int (*parse)(const char *); /* KT_ENUM, KT_OPTSTRING: name → value, -1 if unknown */
     const char *help;           /* the constraint, as shown in errors */
 } keyspec;
 
@@ -937,6 +942,44 @@ static int dec_string(loader *L, const cfgval *v, const char *key, const keyspec
     char **p = field;
     free(*p);
     *p = s.text;
+    return 0;
+}
+
+/* Text of the key's default, decoded as a user value would be. */
+static int default_text(loader *L, const keyspec *k, const char *key, sval *out)
+{
+    cfgval *d = NULL;
+    if (parse_value(L, k->def, "<default>", 1, &d))
+        return -1;
+    int rc = get_scalar(L, d, key, "a string", out);
+    cfgval_free(d);
+    return rc;
+}
+
+/* As libbeat's string options: "" means "not set", so NULL is the only
+ * "absent" a reader has to check. */
+static int dec_optstring(loader *L, const cfgval *v, const char *key, const keyspec *k, void *field)
+{
+    sval s;
+    if (get_scalar(L, v, key, "a string", &s))
+        return -1;
+    if (!*s.text && k->def) {
+        free(s.text);
+        if (default_text(L, k, key, &s))
+            return -1;
+    }
+    if (*s.text && k->parse && k->parse(s.text) < 0) {
+        int rc = fail(L, v, key, "invalid value \"%s\" (%s)", s.text, k->help);
+        free(s.text);
+        return rc;
+    }
+    char **p = field;
+    free(*p);
+    *p = NULL;
+    if (*s.text)
+        *p = s.text;
+    else
+        free(s.text);
     return 0;
 }
 
@@ -1154,6 +1197,53 @@ static int dec_metricsets(loader *L, const cfgval *v, const char *key, const key
     return rc;
 }
 
+static int dead_letter_index(loader *L, const cfgval *p, const char *key, char **field)
+{
+    char ik[KEY_MAX];
+    key_join(ik, key, "index");
+    if (p->type != CFGV_MAP && p->type != CFGV_NULL)
+        return fail(L, p, key, "expected a mapping with 'index', got %s", type_name(p->type));
+    const cfgval *idx = cfgval_get(p, "index");
+    for (const cfgval *c = p->type == CFGV_MAP ? p->child : NULL; c; c = c->next)
+        if (c != idx)
+            warn_at(c, "unknown key '%s.%s' (ignored)", key, c->key);
+    sval s = {0};
+    if (idx && idx->type != CFGV_NULL && get_scalar(L, idx, ik, "an index name", &s))
+        return -1;
+    if (!s.text || !*s.text) {
+        free(s.text);
+        return fail(L, idx ? idx : p, ik,
+                    "empty or missing value: the index documents that "
+                    "Elasticsearch rejects are sent to");
+    }
+    free(*field);
+    *field = s.text;
+    return 0;
+}
+
+/* libbeat reads the policy as a config namespace: one member, `drop` or
+ * `dead_letter_index: {index: NAME}`. */
+static int dec_nipolicy(loader *L, const cfgval *v, const char *key, const keyspec *k, void *field)
+{
+    (void)k;
+    char **out = field;
+    if (v->type != CFGV_MAP)
+        return fail(L, v, key, "expected a mapping (drop or dead_letter_index), got %s",
+                    type_name(v->type));
+    const cfgval *p = v->child;
+    if (p && p->next)
+        return fail(L, p->next, key, "only one policy may be set: drop or dead_letter_index");
+    free(*out);
+    *out = NULL;
+    if (!p || strcmp(p->key, "drop") == 0)
+        return 0;
+    char pk[KEY_MAX];
+    key_join(pk, key, p->key);
+    if (strcmp(p->key, "dead_letter_index") != 0)
+        return fail(L, p, pk, "no such policy type (use drop or dead_letter_index)");
+    return dead_letter_index(L, p, pk, out);
+}
+
 static void rel_string(void *f)
 {
     free(*(char **)f);
@@ -1190,12 +1280,14 @@ static const struct kind {
     [KT_DURATION] = {dec_duration, NULL},
     [KT_SIZE] = {dec_size, NULL},
     [KT_STRING] = {dec_string, rel_string},
+    [KT_OPTSTRING] = {dec_optstring, rel_string},
     [KT_STRLIST] = {dec_strlist, rel_strlist},
     [KT_KVMAP] = {dec_kvmap, rel_kvmap},
     [KT_TREE] = {dec_tree, rel_tree},
     [KT_ENUM] = {dec_enum, NULL},
     [KT_PERM] = {dec_perm, NULL},
     [KT_METRICSETS] = {dec_metricsets, NULL},
+    [KT_NIPOLICY] = {dec_nipolicy, rel_string},
 };
 
 static int parse_verify(const char *s)
@@ -1210,10 +1302,85 @@ static int parse_verify(const char *s)
     return -1;
 }
 
+static int parse_protocol(const char *s)
+{
+    static const char *const names[] = {"http", "https", NULL};
+    return word_in(s, names) ? 0 : -1;
+}
+
 #define POSITIVE 1, INT64_MAX, NULL, "must be positive"
 #define NON_NEGATIVE 0, INT64_MAX, NULL, "must be 0 or more"
 
 #define TOP(f) offsetof(config, f)
+
+/* output.elasticsearch.preset (libbeat config_presets.go, 8.12+).  As in
+ * libbeat a preset overrides what the user set, with a warning per key; its
+ * queue settings replace queue.mem.* as the output's own queue does there. */
+enum preset_field {
+    PF_BULK,
+    PF_WORKER,
+    PF_COMPRESSION,
+    PF_BACKOFF_INIT,
+    PF_BACKOFF_MAX,
+    PF_EVENTS,
+    PF_MIN_EVENTS,
+    PF_FLUSH_TIMEOUT,
+    PF_COUNT
+};
+
+static const struct preset {
+    const char *name;
+    int64_t v[PF_COUNT]; /* -1: the preset leaves the field alone */
+} presets[] = {
+    {"custom", {-1, -1, -1, -1, -1, -1, -1, -1}},
+    {"balanced", {1600, 1, 1, -1, -1, 3200, 1600, 10000}},
+    {"throughput", {1600, 4, 1, -1, -1, 12800, 1600, 5000}},
+    {"scale", {1600, 1, 1, 5000, 300000, 3200, 1600, 20000}},
+    {"latency", {50, 1, 1, -1, -1, 4100, 2050, 1000}},
+};
+
+static const struct preset_target {
+    const char *key; /* as the user writes it: under output.elasticsearch, or from the root */
+    int in_root;
+    size_t off; /* in config */
+    int is_i64; /* else int */
+} preset_targets[PF_COUNT] = {
+    [PF_BULK] = {"bulk_max_size", 0, TOP(output.elasticsearch.bulk_max_size), 0},
+    [PF_WORKER] = {"worker", 0, TOP(output.elasticsearch.worker), 0},
+    [PF_COMPRESSION] = {"compression_level", 0, TOP(output.elasticsearch.compression_level), 0},
+    [PF_BACKOFF_INIT] = {"backoff.init", 0, TOP(output.elasticsearch.backoff.init_ms), 1},
+    [PF_BACKOFF_MAX] = {"backoff.max", 0, TOP(output.elasticsearch.backoff.max_ms), 1},
+    [PF_EVENTS] = {"queue.mem.events", 1, TOP(queue.events), 0},
+    [PF_MIN_EVENTS] = {"queue.mem.flush.min_events", 1, TOP(queue.flush_min_events), 0},
+    [PF_FLUSH_TIMEOUT] = {"queue.mem.flush.timeout", 1, TOP(queue.flush_timeout_ms), 1},
+};
+
+static int parse_preset(const char *s)
+{
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (strcmp(s, presets[i].name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The TLS keys of a module and of output.elasticsearch; OFF maps a member
+ * of ssl_config to its offset in the section's struct. */
+// clang-format off
+#define SSL_KEYS(OFF)                                                                    \
+    {"ssl.enabled", NULL, KT_TRISTATE, "~", OFF(ssl.enabled), 0, 0, NULL, NULL},         \
+    {"ssl.verification_mode", NULL, KT_ENUM, "full", OFF(ssl.verification_mode), 0, 0,   \
+     parse_verify, "must be one of full, strict, certificate, none"},                    \
+    {"ssl.certificate_authorities", NULL, KT_STRLIST, NULL,                              \
+     OFF(ssl.certificate_authorities), 0, 0, NULL, NULL},                                \
+    {"ssl.certificate", NULL, KT_STRING, NULL, OFF(ssl.certificate), 0, 0, NULL, NULL},  \
+    {"ssl.key", NULL, KT_STRING, NULL, OFF(ssl.key), 0, 0, NULL, NULL}
+
+#define SSL_IGNORED                                                                      \
+    {"ssl.supported_protocols", NULL}, {"ssl.cipher_suites", NULL},                      \
+    {"ssl.curve_types", NULL}, {"ssl.key_passphrase", NULL}, {"ssl.ca_sha256", NULL},    \
+    {"ssl.ca_trusted_fingerprint", NULL}, {"ssl.renegotiation", NULL}
+// clang-format on
+
 static const keyspec top_keys[] = {
     {"name", NULL, KT_STRING, NULL, TOP(name), 0, 0, NULL, "default: the host name"},
     {"tags", NULL, KT_STRLIST, NULL, TOP(tags), 0, 0, NULL, NULL},
@@ -1233,11 +1400,33 @@ static const keyspec top_keys[] = {
     {"http.host", NULL, KT_STRING, "localhost", TOP(http.host), 0, 0, NULL, NULL},
     {"http.port", NULL, KT_INT, "5066", TOP(http.port), 0, 65535, NULL,
      "must be between 0 and 65535"},
-    {"queue.mem.events", NULL, KT_INT, "4096", TOP(queue.events), 1, INT_MAX, NULL,
+    {"queue.mem.events", NULL, KT_INT, "3200", TOP(queue.events), 1, INT_MAX, NULL,
      "must be positive"},
-    {"queue.mem.flush.min_events", NULL, KT_INT, "2048", TOP(queue.flush_min_events), 0, INT_MAX,
+    {"queue.mem.flush.min_events", NULL, KT_INT, "1600", TOP(queue.flush_min_events), 0, INT_MAX,
      NULL, "must be 0 or more"},
-    {"queue.mem.flush.timeout", NULL, KT_DURATION, "1s", TOP(queue.flush_timeout_ms), NON_NEGATIVE},
+    {"queue.mem.flush.timeout", NULL, KT_DURATION, "10s", TOP(queue.flush_timeout_ms),
+     NON_NEGATIVE},
+    {"shutdown_timeout", NULL, KT_DURATION, "5s", TOP(shutdown_timeout_ms), NON_NEGATIVE},
+    /* decoded after the bare key, so a beat-prefixed spelling wins */
+    {"metricbeat.shutdown_timeout", "expvarbeat.shutdown_timeout", KT_DURATION, NULL,
+     TOP(shutdown_timeout_ms), NON_NEGATIVE},
+    {"setup.ilm.enabled", NULL, KT_BOOL, "true", TOP(setup.ilm.enabled), 0, 0, NULL, NULL},
+    {"setup.ilm.policy_name", NULL, KT_OPTSTRING, "expvarbeat", TOP(setup.ilm.policy_name), 0, 0,
+     NULL, NULL},
+    {"setup.ilm.policy_file", NULL, KT_OPTSTRING, NULL, TOP(setup.ilm.policy_file), 0, 0, NULL,
+     NULL},
+    {"setup.ilm.check_exists", NULL, KT_BOOL, "true", TOP(setup.ilm.check_exists), 0, 0, NULL,
+     NULL},
+    {"setup.ilm.overwrite", NULL, KT_BOOL, "false", TOP(setup.ilm.overwrite), 0, 0, NULL, NULL},
+    {"setup.template.enabled", NULL, KT_BOOL, "true", TOP(setup.template_.enabled), 0, 0, NULL,
+     NULL},
+    {"setup.template.name", NULL, KT_OPTSTRING, NULL, TOP(setup.template_.name), 0, 0, NULL, NULL},
+    {"setup.template.pattern", NULL, KT_OPTSTRING, NULL, TOP(setup.template_.pattern), 0, 0, NULL,
+     NULL},
+    {"setup.template.overwrite", NULL, KT_BOOL, "false", TOP(setup.template_.overwrite), 0, 0, NULL,
+     NULL},
+    {"setup.template.settings", NULL, KT_TREE, NULL, TOP(setup.template_.settings), 0, 0, NULL,
+     NULL},
 };
 
 static const char processors_why[] =
@@ -1250,7 +1439,14 @@ static const ignored top_ignored[] = {
                                 "modules are started from it"},
     {"metricbeat.config.modules.reload.period", NULL},
     {"expvarbeat.config.modules.reload.period", NULL},
-    {"setup", NULL},
+    {"setup.kibana", NULL},
+    {"setup.dashboards", NULL},
+    {"setup.dsl", "data stream lifecycle (serverless) is not supported by expvarbeat; ignored, "
+                  "ILM is used (setup.ilm.*)"},
+    {"setup.template.fields", "the template's fields are built into expvarbeat; ignored"},
+    {"setup.template.append_fields", NULL},
+    {"setup.template.json", NULL},
+    {"setup.template.priority", "ignored; the template's priority is 150"},
     {"monitoring", NULL},
     {"xpack", NULL},
     {"path", "path settings are taken from the command line (--path.*); ignored"},
@@ -1292,13 +1488,7 @@ static const keyspec module_keys[] = {
     {"bearer_token_file", NULL, KT_STRING, NULL, MOD(bearer_token_file), 0, 0, NULL, NULL},
     {"connect_timeout", NULL, KT_DURATION, "2s", MOD(connect_timeout_ms), POSITIVE},
     {"timeout", NULL, KT_DURATION, "10s", MOD(timeout_ms), POSITIVE},
-    {"ssl.enabled", NULL, KT_TRISTATE, "~", MOD(ssl.enabled), 0, 0, NULL, NULL},
-    {"ssl.verification_mode", NULL, KT_ENUM, "full", MOD(ssl.verification_mode), 0, 0, parse_verify,
-     "must be one of full, strict, certificate, none"},
-    {"ssl.certificate_authorities", NULL, KT_STRLIST, NULL, MOD(ssl.certificate_authorities), 0, 0,
-     NULL, NULL},
-    {"ssl.certificate", NULL, KT_STRING, NULL, MOD(ssl.certificate), 0, 0, NULL, NULL},
-    {"ssl.key", NULL, KT_STRING, NULL, MOD(ssl.key), 0, 0, NULL, NULL},
+    SSL_KEYS(MOD),
     {"fields", NULL, KT_TREE, NULL, MOD(fields), 0, 0, NULL, NULL},
     {"fields_under_root", NULL, KT_BOOL, "false", MOD(fields_under_root), 0, 0, NULL, NULL},
     {"tags", NULL, KT_STRLIST, NULL, MOD(tags), 0, 0, NULL, NULL},
@@ -1315,13 +1505,7 @@ static const ignored module_ignored[] = {
     {"proxy_url", NULL},
     {"proxy_disable", NULL},
     {"proxy_headers", NULL},
-    {"ssl.supported_protocols", NULL},
-    {"ssl.cipher_suites", NULL},
-    {"ssl.curve_types", NULL},
-    {"ssl.key_passphrase", NULL},
-    {"ssl.ca_sha256", NULL},
-    {"ssl.ca_trusted_fingerprint", NULL},
-    {"ssl.renegotiation", NULL},
+    SSL_IGNORED,
 };
 
 #define OUT(f) offsetof(output_config, f)
@@ -1348,6 +1532,53 @@ static const ignored output_ignored[] = {
     {"rotate_on_startup", NULL},
 };
 
+/* Spec §4.1; the table is also the list of defaults the ES output relies on. */
+#define ES(f) OUT(elasticsearch.f)
+static const keyspec es_keys[] = {
+    {"enabled", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+    {"hosts", NULL, KT_STRLIST, NULL, ES(hosts), 0, 0, NULL, NULL},
+    {"protocol", NULL, KT_OPTSTRING, NULL, ES(protocol), 0, 0, parse_protocol,
+     "must be http or https"},
+    {"path", NULL, KT_OPTSTRING, NULL, ES(path), 0, 0, NULL, NULL},
+    {"username", NULL, KT_OPTSTRING, NULL, ES(username), 0, 0, NULL, NULL},
+    {"password", NULL, KT_OPTSTRING, NULL, ES(password), 0, 0, NULL, NULL},
+    {"api_key", NULL, KT_OPTSTRING, NULL, ES(api_key), 0, 0, NULL, NULL},
+    {"headers", NULL, KT_KVMAP, NULL, ES(headers), 0, 0, NULL, NULL},
+    {"parameters", NULL, KT_KVMAP, NULL, ES(parameters), 0, 0, NULL, NULL},
+    SSL_KEYS(ES),
+    {"compression_level", NULL, KT_INT, "1", ES(compression_level), 0, 9, NULL,
+     "must be between 0 (off) and 9"},
+    {"bulk_max_size", NULL, KT_INT, "1600", ES(bulk_max_size), 1, INT_MAX, NULL,
+     "must be positive"},
+    {"worker", NULL, KT_INT, "1", ES(worker), 1, INT_MAX, NULL, "must be 1 or more"},
+    {"loadbalance", NULL, KT_BOOL, "true", ES(loadbalance), 0, 0, NULL, NULL},
+    {"max_retries", NULL, KT_INT, "3", ES(max_retries), 0, 0, NULL, NULL},
+    {"backoff.init", NULL, KT_DURATION, "1s", ES(backoff.init_ms), POSITIVE},
+    {"backoff.max", NULL, KT_DURATION, "60s", ES(backoff.max_ms), POSITIVE},
+    {"timeout", NULL, KT_DURATION, "90s", ES(timeout_ms), POSITIVE},
+    {"index", NULL, KT_OPTSTRING, "'expvarbeat-%{[agent.version]}'", ES(index), 0, 0, NULL, NULL},
+    {"pipeline", NULL, KT_OPTSTRING, NULL, ES(pipeline), 0, 0, NULL, NULL},
+    {"non_indexable_policy", NULL, KT_NIPOLICY, NULL, ES(dead_letter_index), 0, 0, NULL, NULL},
+    {"allow_older_versions", NULL, KT_BOOL, "false", ES(allow_older_versions), 0, 0, NULL, NULL},
+    {"preset", NULL, KT_OPTSTRING, NULL, ES(preset), 0, 0, parse_preset,
+     "must be one of balanced, throughput, scale, latency, custom"},
+};
+
+static const ignored es_ignored[] = {
+    {"proxy_url", NULL},
+    {"proxy_disable", NULL},
+    {"proxy_headers", NULL},
+    {"idle_connection_timeout", NULL},
+    {"escape_html", NULL},
+    {"kerberos", "Kerberos is not supported by expvarbeat; ignored, requests go without it"},
+    {"indices", "index rules are not supported by expvarbeat; ignored, every document goes to "
+                "output.elasticsearch.index"},
+    {"pipelines", "pipeline rules are not supported by expvarbeat; ignored, every document uses "
+                  "output.elasticsearch.pipeline"},
+    {"queue", "a queue per output is not supported by expvarbeat; ignored, use queue.mem.*"},
+    SSL_IGNORED,
+};
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 static const section top_section = {top_keys, COUNT(top_keys), top_ignored, COUNT(top_ignored)};
 static const section module_section = {module_keys, COUNT(module_keys), module_ignored,
@@ -1356,6 +1587,7 @@ static const section console_section = {console_keys, COUNT(console_keys), outpu
                                         COUNT(output_ignored)};
 static const section file_section = {file_keys, COUNT(file_keys), output_ignored,
                                      COUNT(output_ignored)};
+static const section es_section = {es_keys, COUNT(es_keys), es_ignored, COUNT(es_ignored)};
 
 /* ---- table-driven decoding and the unknown-key walk -------------------- */
 
@@ -1443,8 +1675,10 @@ static int walk_keys(loader *L, const cfgval *map, const char *prefix, const cha
         switch (classify(s, r, &ig)) {
         case REL_KNOWN:
             break;
-        case REL_IGNORED:
-            warn_at(c, "%s: %s", shown, ig->why ? ig->why : "not supported by expvarbeat; ignored");
+        case REL_IGNORED: /* `setup.kibana:` with everything commented out sets nothing */
+            if (c->type != CFGV_NULL && !(c->type == CFGV_MAP && !c->child))
+                warn_at(c, "%s: %s", shown,
+                        ig->why ? ig->why : "not supported by expvarbeat; ignored");
             break;
         case REL_PARENT:
             if (c->type == CFGV_MAP && walk_keys(L, c, prefix, r, s))
@@ -1474,22 +1708,29 @@ static int add_module(loader *L, module_config **out)
     return 0;
 }
 
-static int check_module(loader *L, const cfgval *v, const char *prefix, const module_config *m)
+/* sec.hosts (a module's or an output's) decoded into l: required, none empty. */
+static int check_hosts(loader *L, const cfgval *sec, const char *prefix, const strlist *l)
 {
     char key[KEY_MAX];
+    const cfgval *hosts = cfgval_get(sec, "hosts");
+    key_join(key, prefix, "hosts");
+    if (l->n == 0)
+        return fail(L, hosts ? hosts : sec, key, "missing required field: at least one host");
+    for (size_t i = 0; i < l->n; i++)
+        if (!*l->v[i])
+            return fail(L, hosts, key, "host %zu is empty", i);
+    return 0;
+}
+
+static int check_module(loader *L, const cfgval *v, const char *prefix, const module_config *m)
+{
     if ((m->metricsets & MS_EXPVAR) && (!m->expvar_namespace || !*m->expvar_namespace)) {
+        char key[KEY_MAX];
         const cfgval *at = get_path(v, "expvar.namespace");
         key_join(key, prefix, "expvar.namespace");
         return fail(L, at ? at : v, key, "string value is not set accessing 'expvar.namespace'");
     }
-    const cfgval *hosts = cfgval_get(v, "hosts");
-    key_join(key, prefix, "hosts");
-    if (m->hosts.n == 0)
-        return fail(L, hosts ? hosts : v, key, "missing required field: at least one host");
-    for (size_t i = 0; i < m->hosts.n; i++)
-        if (!*m->hosts.v[i])
-            return fail(L, hosts, key, "host %zu is empty", i);
-    return 0;
+    return check_hosts(L, v, prefix, &m->hosts);
 }
 
 static int golang_module(loader *L, const cfgval *v, const char *prefix)
@@ -1651,6 +1892,111 @@ static int load_modules(loader *L, const cfgval *root)
     return 0;
 }
 
+/* ---- output.elasticsearch ---------------------------------------------- */
+
+static void preset_set(config *c, const struct preset_target *t, int64_t v)
+{
+    char *field = (char *)c + t->off;
+    if (t->is_i64)
+        *(int64_t *)field = v;
+    else
+        *(int *)field = (int)v;
+}
+
+static void apply_preset(loader *L, const cfgval *root, const cfgval *sec)
+{
+    es_config *es = &L->cfg->output.elasticsearch;
+    if (!es->preset)
+        return;
+    const struct preset *p = &presets[parse_preset(es->preset)];
+    for (size_t f = 0; f < PF_COUNT; f++) {
+        const struct preset_target *t = &preset_targets[f];
+        if (p->v[f] < 0)
+            continue;
+        const cfgval *user = get_path(t->in_root ? root : sec, t->key);
+        if (user && user->type != CFGV_NULL) {
+            char shown[KEY_MAX];
+            key_join(shown, t->in_root ? "" : "output.elasticsearch", t->key);
+            warn_at(user, "%s: performance preset '%s' overrides this user setting", shown,
+                    p->name);
+        }
+        preset_set(L->cfg, t, p->v[f]);
+    }
+    if (strcmp(p->name, "custom") == 0) {
+        free(es->preset);
+        es->preset = NULL;
+    }
+    log_debug("output.elasticsearch: performance preset '%s' applied", p->name);
+}
+
+static int check_api_key(loader *L, const cfgval *sec, const es_config *es)
+{
+    const cfgval *at = cfgval_get(sec, "api_key");
+    const char *key = "output.elasticsearch.api_key";
+    if (!es->api_key)
+        return 0;
+    const char *colon = strchr(es->api_key, ':');
+    if (!colon || colon == es->api_key || !colon[1]) /* the secret itself is not repeated */
+        return fail(L, at, key,
+                    "expected \"id:key\": the API key's id and key, joined by ':', as "
+                    "Elasticsearch returns them");
+    if (es->username || es->password)
+        return fail(L, at, key, "cannot set both api_key and username/password");
+    return 0;
+}
+
+static int check_backoff(loader *L, const cfgval *sec, const es_config *es)
+{
+    if (es->backoff.init_ms <= es->backoff.max_ms)
+        return 0;
+    const cfgval *at = get_path(sec, "backoff.init");
+    return fail(L, at ? at : get_path(sec, "backoff.max"), "output.elasticsearch.backoff.init",
+                "%lld ms is more than backoff.max (%lld ms)", (long long)es->backoff.init_ms,
+                (long long)es->backoff.max_ms);
+}
+
+/* Format strings are compiled here once only to report a bad one with its
+ * line at start-up, not on the first event. */
+static int check_format(loader *L, const cfgval *sec, const char *rel, const char *text)
+{
+    char why[256] = "", key[KEY_MAX];
+    if (!text)
+        return 0;
+    fmtstr *f = fmtstr_compile(text, why, sizeof why);
+    if (f) {
+        fmtstr_free(f);
+        return 0;
+    }
+    key_join(key, "output.elasticsearch", rel);
+    return fail(L, cfgval_get(sec, rel), key, "invalid format string \"%s\": %s", text, why);
+}
+
+/* libbeat refuses a custom index unless the template meant to match it is
+ * named as well (checkTemplateESSettings); "" is no custom index there. */
+static int check_template_names(loader *L, const cfgval *sec)
+{
+    const config *c = L->cfg;
+    const cfgval *idx = cfgval_get(sec, "index");
+    if (!idx || idx->type == CFGV_NULL || !idx->str || !*idx->str || !c->setup.template_.enabled)
+        return 0;
+    if (c->setup.template_.name && c->setup.template_.pattern)
+        return 0;
+    return fail(L, idx, "output.elasticsearch.index",
+                "setup.template.name and setup.template.pattern have to be set if index name is "
+                "modified");
+}
+
+static int finish_es(loader *L, const cfgval *root, const cfgval *sec)
+{
+    es_config *es = &L->cfg->output.elasticsearch;
+    apply_preset(L, root, sec);
+    if (check_hosts(L, sec, "output.elasticsearch", &es->hosts) || check_api_key(L, sec, es) ||
+        check_backoff(L, sec, es) || check_format(L, sec, "index", es->index) ||
+        check_format(L, sec, "pipeline", es->pipeline))
+        return -1;
+    return check_template_names(L, sec);
+}
+
 /* ---- output ------------------------------------------------------------- */
 
 static const struct output_kind {
@@ -1660,7 +2006,7 @@ static const struct output_kind {
 } output_kinds[] = {
     {"console", &console_section, OUTPUT_CONSOLE},
     {"file", &file_section, OUTPUT_FILE},
-    {"elasticsearch", NULL, OUTPUT_CONSOLE},
+    {"elasticsearch", &es_section, OUTPUT_ELASTICSEARCH},
     {"kafka", NULL, OUTPUT_CONSOLE},
     {"logstash", NULL, OUTPUT_CONSOLE},
     {"redis", NULL, OUTPUT_CONSOLE},
@@ -1700,39 +2046,48 @@ static int pick_output(loader *L, const cfgval *out, const cfgval **chosen)
     return 0;
 }
 
+/* The kind of the chosen output section (NULL: none, console) after its key walk. */
+static int output_kind_of(loader *L, const cfgval *chosen, const struct output_kind **kind)
+{
+    char key[KEY_MAX];
+    *kind = &output_kinds[0];
+    if (!chosen)
+        return 0;
+    key_join(key, "output", chosen->key);
+    *kind = NULL;
+    for (size_t i = 0; i < COUNT(output_kinds) && !*kind; i++)
+        if (strcmp(output_kinds[i].name, chosen->key) == 0)
+            *kind = &output_kinds[i];
+    if (!*kind)
+        return fail(L, chosen, key, "unknown output type '%s'", chosen->key);
+    if (!(*kind)->sec)
+        return fail(L, chosen, key,
+                    "output.%s is not supported yet (use output.elasticsearch, output.console "
+                    "or output.file)",
+                    chosen->key);
+    return chosen->type == CFGV_MAP ? walk_keys(L, chosen, key, "", (*kind)->sec) : 0;
+}
+
 static int load_output(loader *L, const cfgval *root)
 {
     const cfgval *out = cfgval_get(root, "output"), *chosen = NULL;
+    const struct output_kind *kind;
     if (out && out->type != CFGV_MAP && out->type != CFGV_NULL)
         return fail(L, out, "output", "expected a mapping, got %s", type_name(out->type));
-    if (out && out->type == CFGV_MAP && pick_output(L, out, &chosen))
+    if ((out && out->type == CFGV_MAP && pick_output(L, out, &chosen)) ||
+        output_kind_of(L, chosen, &kind))
         return -1;
-    const struct output_kind *kind = &output_kinds[0]; /* no output: console */
-    if (chosen) {
-        char key[KEY_MAX];
-        key_join(key, "output", chosen->key);
-        kind = NULL;
-        for (size_t i = 0; i < COUNT(output_kinds) && !kind; i++)
-            if (strcmp(output_kinds[i].name, chosen->key) == 0)
-                kind = &output_kinds[i];
-        if (!kind)
-            return fail(L, chosen, key, "unknown output type '%s'", chosen->key);
-        if (!kind->sec)
-            return fail(L, chosen, key,
-                        "output.%s is not supported yet (use output.console or output.file)",
-                        chosen->key);
-        if (chosen->type == CFGV_MAP && walk_keys(L, chosen, key, "", kind->sec))
-            return -1;
-    }
     output_config *oc = &L->cfg->output;
     oc->type = kind->type;
-    /* Both sets get their defaults, so the struct is complete whichever is used. */
-    const cfgval *con = kind->type == OUTPUT_CONSOLE ? chosen : NULL;
-    const cfgval *file = kind->type == OUTPUT_FILE ? chosen : NULL;
-    if (decode_table(L, con, "output.console", &console_section, oc) ||
-        decode_table(L, file, "output.file", &file_section, oc))
-        return -1;
-    return 0;
+    /* Every kind gets its defaults, so the struct is complete whichever is used. */
+    for (size_t i = 0; i < COUNT(output_kinds); i++) {
+        const struct output_kind *k = &output_kinds[i];
+        char prefix[KEY_MAX];
+        key_join(prefix, "output", k->name);
+        if (k->sec && decode_table(L, k == kind ? chosen : NULL, prefix, k->sec, oc))
+            return -1;
+    }
+    return kind->type == OUTPUT_ELASTICSEARCH ? finish_es(L, root, chosen) : 0;
 }
 
 /* ---- the load ----------------------------------------------------------- */
@@ -1810,24 +2165,39 @@ static char *hostname_dup(void)
     return strdup(h);
 }
 
+/* libbeat reads only settings.index and settings._source. */
+static void warn_template_settings(const cfgval *root)
+{
+    const cfgval *s = get_path(root, "setup.template.settings");
+    for (const cfgval *c = s && s->type == CFGV_MAP ? s->child : NULL; c; c = c->next)
+        if (strcmp(c->key, "index") != 0 && strcmp(c->key, "_source") != 0)
+            warn_at(c,
+                    "unknown key 'setup.template.settings.%s' (ignored: template settings are "
+                    "index.* and _source.*)",
+                    c->key);
+}
+
 static int decode_config(loader *L, const cfgval *root)
 {
     config *c = L->cfg;
     if (walk_keys(L, root, "", "", &top_section) || decode_table(L, root, "", &top_section, c))
         return -1;
+    warn_template_settings(root);
     if (!c->name || !*c->name) { /* libbeat: an empty name is the host name too */
         free(c->name);
         if (!(c->name = hostname_dup()))
             return oom(L);
     }
+    if (load_modules(L, root) || load_output(L, root))
+        return -1;
+    /* after the output: an Elasticsearch preset replaces the queue settings */
     if (c->queue.flush_min_events > c->queue.events) {
         const cfgval *at = get_path(root, "queue.mem.flush.min_events");
-        return fail(L, at, "queue.mem.flush.min_events", "%d is more than queue.mem.events (%d)",
-                    c->queue.flush_min_events, c->queue.events);
+        return fail(L, at ? at : get_path(root, "queue.mem.events"), "queue.mem.flush.min_events",
+                    "%d%s is more than queue.mem.events (%d)", c->queue.flush_min_events,
+                    at ? "" : " (the default)", c->queue.events);
     }
-    if (load_modules(L, root))
-        return -1;
-    return load_output(L, root);
+    return 0;
 }
 
 config *config_load(const config_opts *o, char *err, size_t errlen)
@@ -1877,6 +2247,7 @@ void config_free(config *c)
     free(c->modules);
     free_table(&console_section, &c->output);
     free_table(&file_section, &c->output);
+    free_table(&es_section, &c->output);
     free(c->path.home);
     free(c->path.config);
     free(c->path.data);

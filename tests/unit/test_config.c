@@ -1,7 +1,9 @@
 /* Unit tests for config.c and cfgval.c: real metricbeat.yml layouts, the
  * defaults table, durations and sizes, ${VAR} expansion, -E overrides,
  * multi-file merge, every error case (message names file, line and key),
- * warnings (stderr captured) and the cfgval tree / JSON rendering.
+ * warnings (stderr captured) and the cfgval tree / JSON rendering;
+ * output.elasticsearch (defaults, presets, auth, format strings, the
+ * custom-index rule, non_indexable_policy), setup.* and shutdown_timeout.
  * Fixtures live in $EXPVARBEAT_TEST_DATA/config. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -176,9 +178,10 @@ static void test_metricbeat_layout(void **state)
     assert_int_equal(c->output.file.number_of_files, 3);
     assert_int_equal(c->output.file.permissions, 0640);
     assert_int_equal(c->log_level, LOG_WARN);
-    /* setup.* is known and ignored: one warning for the section, nothing unknown. */
-    expect_log(&r, "metricbeat.yml:24: setup: not supported by expvarbeat; ignored");
-    assert_null(strstr(r.log, "unknown key"));
+    expect_json(c->setup.template_.settings,
+                "{\"index\":{\"number_of_shards\":1,\"codec\":\"best_compression\"}}");
+    /* template settings are real now and an empty `setup.kibana:` sets nothing */
+    assert_string_equal(r.log, "");
     done(&r);
 }
 
@@ -233,14 +236,37 @@ static void test_defaults(void **state)
     assert_int_equal(c->http.enabled, 0);
     assert_string_equal(c->http.host, "localhost");
     assert_int_equal(c->http.port, 5066);
-    assert_int_equal(c->queue.events, 4096);
-    assert_int_equal(c->queue.flush_min_events, 2048);
-    assert_int_equal(c->queue.flush_timeout_ms, 1000);
+    /* Metricbeat 8.12+ queue defaults */
+    assert_int_equal(c->queue.events, 3200);
+    assert_int_equal(c->queue.flush_min_events, 1600);
+    assert_int_equal(c->queue.flush_timeout_ms, 10000);
+    assert_int_equal(c->shutdown_timeout_ms, 5000);
+    assert_int_equal(c->setup.ilm.enabled, 1);
+    assert_string_equal(c->setup.ilm.policy_name, "expvarbeat");
+    assert_null(c->setup.ilm.policy_file);
+    assert_int_equal(c->setup.ilm.check_exists, 1);
+    assert_int_equal(c->setup.ilm.overwrite, 0);
+    assert_int_equal(c->setup.template_.enabled, 1);
+    assert_null(c->setup.template_.name);
+    assert_null(c->setup.template_.pattern);
+    assert_int_equal(c->setup.template_.overwrite, 0);
+    assert_null(c->setup.template_.settings);
+    /* output.elasticsearch keeps its defaults while another output is used */
+    assert_int_equal(c->output.elasticsearch.hosts.n, 0);
+    assert_int_equal(c->output.elasticsearch.bulk_max_size, 1600);
+    assert_string_equal(c->output.elasticsearch.index, "expvarbeat-%{[agent.version]}");
     assert_string_equal(c->path.home, "/srv/evb");
     assert_string_equal(c->path.config, fixture_dir(NULL));
     assert_string_equal(c->path.data, "/srv/evb/data");
     assert_string_equal(c->path.logs, "/srv/evb/logs");
     assert_string_equal(r.log, "");
+    done(&r);
+
+    /* a small queue needs a smaller batch than the 8.12 default, as in libbeat */
+    const char *files[] = {"defaults.yml"}, *ovr[] = {"queue.mem.events=100"};
+    load(&r, NULL, files, 1, ovr, 1);
+    expect_error(&r, "-E:1: queue.mem.flush.min_events: 1600 (the default) is more than "
+                     "queue.mem.events (100)");
     done(&r);
 }
 
@@ -558,8 +584,21 @@ static void test_errors(void **state)
          "err-two-outputs.yml:3: output.file: more than one output configured"},
         {"err-unknown-output.yml",
          "err-unknown-output.yml:2: output.foo: unknown output type 'foo'"},
-        {"err-es-output.yml",
-         "err-es-output.yml:6: output.elasticsearch: output.elasticsearch is not supported yet"},
+        {"err-kafka-output.yml",
+         "err-kafka-output.yml:6: output.kafka: output.kafka is not supported yet"},
+        {"err-es-two-outputs.yml",
+         "err-es-two-outputs.yml:3: output.elasticsearch: more than one output configured "
+         "(output.console is enabled too)"},
+        {"err-es-hosts.yml",
+         "err-es-hosts.yml:5: output.elasticsearch.hosts: missing required field"},
+        {"err-es-auth.yml", "err-es-auth.yml:8: output.elasticsearch.api_key: cannot set both "
+                            "api_key and username/password"},
+        {"err-es-index.yml",
+         "err-es-index.yml:10: output.elasticsearch.index: invalid format string "
+         "\"golang-%{[agent.version]\": "},
+        {"err-es-template.yml",
+         "err-es-template.yml:8: output.elasticsearch.index: setup.template.name and "
+         "setup.template.pattern have to be set if index name is modified"},
         {"err-glob.yml", "err-glob.yml:2: metricbeat.config.modules.path: no file matches"},
         {"err-hosts.yml", "err-hosts.yml:2: metricbeat.modules.0.hosts: missing required field"},
         {"err-env.yml", "err-env.yml:4: metricbeat.modules.0.expvar.namespace: "
@@ -596,7 +635,7 @@ static void test_warnings(void **state)
                    "supported by expvarbeat; ignored, so documents will differ");
     expect_log(&r, "warnings.yml:8: metricbeat.modules.0.keep_null: not supported by expvarbeat; "
                    "ignored");
-    expect_log(&r, "warnings.yml:9: setup: not supported by expvarbeat; ignored");
+    expect_log(&r, "warnings.yml:9: setup.dashboards: not supported by expvarbeat; ignored");
     expect_log(&r, "warnings.yml:10: unknown key 'bogus'");
     expect_log(&r, "warnings.yml:11: logging.to_files: not supported by expvarbeat; ignored");
     expect_log(&r, "warnings.yml:12: unknown key 'logging.colour'");
@@ -675,6 +714,441 @@ static void test_outputs(void **state)
     done(&r);
 }
 
+/* ---- output.elasticsearch, setup.*, shutdown_timeout ---- */
+
+static void test_es_stock(void **state)
+{
+    (void)state;
+    run r;
+    const char *files[] = {"metricbeat-es.yml"};
+    load(&r, "metricbeat", files, 1, NULL, 0);
+    expect_ok(&r);
+    const config *c = r.cfg;
+    const es_config *es = &c->output.elasticsearch;
+    assert_int_equal(c->output.type, OUTPUT_ELASTICSEARCH);
+    assert_int_equal(c->n_modules, 1);
+    assert_int_equal(es->hosts.n, 1);
+    assert_string_equal(es->hosts.v[0], "localhost:9200");
+    assert_string_equal(es->username, "elastic");
+    assert_string_equal(es->password, "changeme");
+    assert_null(es->api_key);
+    assert_string_equal(es->preset, "balanced");
+    assert_string_equal(es->index, "expvarbeat-%{[agent.version]}");
+    assert_int_equal(c->queue.events, 3200);
+    assert_int_equal(c->queue.flush_min_events, 1600);
+    assert_int_equal(c->queue.flush_timeout_ms, 10000);
+    expect_json(c->setup.template_.settings,
+                "{\"index\":{\"number_of_shards\":1,\"codec\":\"best_compression\"}}");
+    assert_string_equal(r.log, ""); /* not one warning for a stock file */
+    done(&r);
+}
+
+static void test_es_defaults(void **state)
+{
+    (void)state;
+    run r;
+    const char *files[] = {"defaults.yml"}, *ovr[] = {"output.elasticsearch.hosts=[es:9200]"};
+    load(&r, NULL, files, 1, ovr, 1);
+    expect_ok(&r);
+    const es_config *es = &r.cfg->output.elasticsearch;
+    assert_int_equal(r.cfg->output.type, OUTPUT_ELASTICSEARCH);
+    assert_int_equal(es->hosts.n, 1);
+    assert_string_equal(es->hosts.v[0], "es:9200");
+    assert_null(es->protocol);
+    assert_null(es->path);
+    assert_null(es->username);
+    assert_null(es->password);
+    assert_null(es->api_key);
+    assert_int_equal(es->headers.n, 0);
+    assert_int_equal(es->parameters.n, 0);
+    assert_int_equal(es->ssl.enabled, -1);
+    assert_int_equal(es->ssl.verification_mode, SSL_VERIFY_FULL);
+    assert_int_equal(es->ssl.certificate_authorities.n, 0);
+    assert_null(es->ssl.certificate);
+    assert_null(es->ssl.key);
+    assert_int_equal(es->compression_level, 1);
+    assert_int_equal(es->bulk_max_size, 1600);
+    assert_int_equal(es->worker, 1);
+    assert_int_equal(es->loadbalance, 1);
+    assert_int_equal(es->max_retries, 3);
+    assert_int_equal(es->backoff.init_ms, 1000);
+    assert_int_equal(es->backoff.max_ms, 60000);
+    assert_int_equal(es->timeout_ms, 90000);
+    assert_string_equal(es->index, "expvarbeat-%{[agent.version]}");
+    assert_null(es->pipeline);
+    assert_null(es->dead_letter_index);
+    assert_int_equal(es->allow_older_versions, 0);
+    assert_null(es->preset);
+    assert_int_equal(r.cfg->queue.events, 3200);
+    assert_int_equal(r.cfg->queue.flush_min_events, 1600);
+    assert_int_equal(r.cfg->queue.flush_timeout_ms, 10000);
+    assert_int_equal(r.cfg->shutdown_timeout_ms, 5000);
+    assert_string_equal(r.log, "");
+    done(&r);
+
+    /* "" is "not set", as in libbeat: the default, or NULL */
+    const char *empty[] = {"output.elasticsearch.hosts=[es]", "output.elasticsearch.index=''",
+                           "output.elasticsearch.username=''", "setup.template.name=''",
+                           "setup.ilm.policy_name=''"};
+    load(&r, NULL, files, 1, empty, sizeof empty / sizeof empty[0]);
+    expect_ok(&r);
+    assert_string_equal(r.cfg->output.elasticsearch.index, "expvarbeat-%{[agent.version]}");
+    assert_null(r.cfg->output.elasticsearch.username);
+    assert_null(r.cfg->setup.template_.name);
+    assert_string_equal(r.cfg->setup.ilm.policy_name, "expvarbeat");
+    done(&r);
+}
+
+static void test_es_full(void **state)
+{
+    (void)state;
+    run r;
+    unsetenv("EXPVARBEAT_TEST_APIKEY");
+    load1(&r, "es-full.yml");
+    expect_ok(&r);
+    const config *c = r.cfg;
+    const es_config *es = &c->output.elasticsearch;
+    assert_int_equal(es->hosts.n, 2);
+    assert_string_equal(es->hosts.v[0], "https://es1:9200");
+    assert_string_equal(es->hosts.v[1], "es2");
+    assert_string_equal(es->protocol, "https");
+    assert_string_equal(es->path, "/es");
+    assert_string_equal(es->api_key, "VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw");
+    assert_int_equal(es->headers.n, 1);
+    assert_string_equal(es->headers.v[0].key, "X-Opaque-Id");
+    assert_string_equal(es->headers.v[0].value, "expvarbeat");
+    assert_int_equal(es->parameters.n, 1);
+    assert_string_equal(es->parameters.v[0].key, "refresh");
+    assert_string_equal(es->parameters.v[0].value, "false");
+    assert_int_equal(es->ssl.enabled, 1);
+    assert_int_equal(es->ssl.verification_mode, SSL_VERIFY_CERTIFICATE);
+    assert_string_equal(es->ssl.certificate_authorities.v[0], "/etc/es-ca.pem");
+    assert_string_equal(es->ssl.certificate, "/etc/es.pem");
+    assert_string_equal(es->ssl.key, "/etc/es.key");
+    assert_int_equal(es->compression_level, 0);
+    assert_int_equal(es->bulk_max_size, 100);
+    assert_int_equal(es->worker, 2);
+    assert_int_equal(es->loadbalance, 0);
+    assert_int_equal(es->max_retries, -1);
+    assert_int_equal(es->backoff.init_ms, 2000);
+    assert_int_equal(es->backoff.max_ms, 120000);
+    assert_int_equal(es->timeout_ms, 30000);
+    assert_string_equal(es->index, "golang-%{[fields.team]}-%{+yyyy.MM.dd}");
+    assert_string_equal(es->pipeline, "golang-%{[agent.name]}");
+    assert_string_equal(es->dead_letter_index, "golang-rejected");
+    assert_int_equal(es->allow_older_versions, 1);
+    assert_null(es->preset); /* custom: nothing overridden */
+    assert_int_equal(c->queue.events, 1000);
+    assert_int_equal(c->setup.ilm.enabled, 0);
+    assert_string_equal(c->setup.ilm.policy_name, "golang");
+    assert_string_equal(c->setup.ilm.policy_file, "/etc/golang-policy.json");
+    assert_int_equal(c->setup.ilm.check_exists, 0);
+    assert_int_equal(c->setup.ilm.overwrite, 1);
+    assert_int_equal(c->setup.template_.enabled, 1);
+    assert_string_equal(c->setup.template_.name, "golang");
+    assert_string_equal(c->setup.template_.pattern, "golang-*");
+    assert_int_equal(c->setup.template_.overwrite, 1);
+    expect_json(c->setup.template_.settings, "{\"index\":{\"number_of_shards\":3,"
+                                             "\"number_of_replicas\":1},\"_source\":{\"enabled\""
+                                             ":true}}");
+    assert_int_equal(c->shutdown_timeout_ms, 30000); /* expvarbeat.* wins */
+    /* Metricbeat options expvarbeat does not use are named, with their line */
+    expect_log(&r, "es-full.yml:33: output.elasticsearch.proxy_url: not supported by expvarbeat");
+    expect_log(&r, "es-full.yml:34: output.elasticsearch.idle_connection_timeout: not supported");
+    expect_log(&r, "es-full.yml:35: output.elasticsearch.escape_html: not supported");
+    expect_log(&r, "es-full.yml:36: output.elasticsearch.kerberos: Kerberos is not "
+                   "supported");
+    assert_null(strstr(r.log, "setup"));
+    assert_null(strstr(r.log, "unknown key"));
+    done(&r);
+}
+
+static void test_es_presets(void **state)
+{
+    (void)state;
+    /* es-preset.yml sets worker 3, bulk_max_size 10, compression_level 0,
+     * backoff.init 2s, queue.mem.events 500, flush.timeout 2s, flush.min_events 100. */
+    static const struct {
+        const char *preset;
+        int bulk, worker, compression;
+        int64_t binit, bmax;
+        int events, min_events;
+        int64_t flush;
+    } cases[] = {
+        {"balanced", 1600, 1, 1, 2000, 60000, 3200, 1600, 10000},
+        {"throughput", 1600, 4, 1, 2000, 60000, 12800, 1600, 5000},
+        {"scale", 1600, 1, 1, 5000, 300000, 3200, 1600, 20000},
+        {"latency", 50, 1, 1, 2000, 60000, 4100, 2050, 1000},
+        {"custom", 10, 3, 0, 2000, 60000, 500, 100, 2000},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char e[64];
+        snprintf(e, sizeof e, "output.elasticsearch.preset=%s", cases[i].preset);
+        const char *files[] = {"es-preset.yml"}, *ovr[] = {e};
+        run r;
+        load(&r, NULL, files, 1, ovr, 1);
+        expect_ok(&r);
+        const es_config *es = &r.cfg->output.elasticsearch;
+        assert_int_equal(es->bulk_max_size, cases[i].bulk);
+        assert_int_equal(es->worker, cases[i].worker);
+        assert_int_equal(es->compression_level, cases[i].compression);
+        assert_int_equal(es->backoff.init_ms, cases[i].binit);
+        assert_int_equal(es->backoff.max_ms, cases[i].bmax);
+        assert_int_equal(r.cfg->queue.events, cases[i].events);
+        assert_int_equal(r.cfg->queue.flush_min_events, cases[i].min_events);
+        assert_int_equal(r.cfg->queue.flush_timeout_ms, cases[i].flush);
+        if (strcmp(cases[i].preset, "custom") == 0) {
+            assert_null(es->preset);
+            assert_string_equal(r.log, "");
+        } else {
+            /* as libbeat: the preset wins over the user's value, with a warning */
+            assert_string_equal(es->preset, cases[i].preset);
+            char want[160];
+            snprintf(want, sizeof want,
+                     "es-preset.yml:11: output.elasticsearch.worker: performance preset '%s' "
+                     "overrides this user setting",
+                     cases[i].preset);
+            expect_log(&r, want);
+            expect_log(&r, "es-preset.yml:6: queue.mem.events: performance preset");
+            expect_log(&r, "es-preset.yml:7: queue.mem.flush.timeout: performance preset");
+            expect_log(&r, "es-preset.yml:13: output.elasticsearch.compression_level: "
+                           "performance preset");
+            /* only scale sets backoff; the others leave the user's 2s alone */
+            assert_int_equal(strstr(r.log, "backoff.init") != NULL,
+                             strcmp(cases[i].preset, "scale") == 0);
+        }
+        done(&r);
+    }
+    /* the queue is checked as the preset leaves it: 100 events alone would fail */
+    const char *small[] = {"output.elasticsearch.hosts=[es]", "queue.mem.events=100",
+                           "output.elasticsearch.preset=latency"};
+    const char *dfiles[] = {"defaults.yml"};
+    run r;
+    load(&r, NULL, dfiles, 1, small, 3);
+    expect_ok(&r);
+    assert_int_equal(r.cfg->queue.events, 4100);
+    expect_log(&r, "-E:2: queue.mem.events: performance preset 'latency' overrides");
+    done(&r);
+
+    const char *files[] = {"es-preset.yml"}, *ovr[] = {"output.elasticsearch.preset=fast"};
+    load(&r, NULL, files, 1, ovr, 1);
+    expect_error(&r, "-E:1: output.elasticsearch.preset: invalid value \"fast\" (must be one of "
+                     "balanced, throughput, scale, latency, custom)");
+    done(&r);
+}
+
+static void test_es_api_key(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key;
+        int ok;
+    } cases[] = {
+        {"id:key", 1},  {"VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw", 1},
+        {"a:b:c", 1},   {"Vnu1Y2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==", 0},
+        {"nocolon", 0}, {":key", 0},
+        {"id:", 0},     {":", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char e[128];
+        snprintf(e, sizeof e, "output.elasticsearch.api_key='%s'", cases[i].key);
+        const char *files[] = {"defaults.yml"}, *ovr[] = {"output.elasticsearch.hosts=[es]", e};
+        run r;
+        load(&r, NULL, files, 1, ovr, 2);
+        if (cases[i].ok) {
+            expect_ok(&r);
+            assert_string_equal(r.cfg->output.elasticsearch.api_key, cases[i].key);
+        } else {
+            expect_error(&r, "-E:2: output.elasticsearch.api_key: expected \"id:key\"");
+            if (strlen(cases[i].key) > 8) /* a secret is not echoed */
+                assert_null(strstr(r.err, cases[i].key));
+        }
+        done(&r);
+    }
+    /* a password alone conflicts too, as in libbeat */
+    const char *files[] = {"defaults.yml"};
+    const char *ovr[] = {"output.elasticsearch.hosts=[es]", "output.elasticsearch.password=p",
+                         "output.elasticsearch.api_key=id:key"};
+    run r;
+    load(&r, NULL, files, 1, ovr, 3);
+    expect_error(&r, "-E:3: output.elasticsearch.api_key: cannot set both api_key and "
+                     "username/password");
+    done(&r);
+}
+
+static void test_es_dead_letter(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *policy, *index, *err;
+    } cases[] = {
+        {"{dead_letter_index: {index: dlq}}", "dlq", NULL},
+        {"{drop: ~}", NULL, NULL},
+        {"{drop: {}}", NULL, NULL},
+        {"{}", NULL, NULL},
+        {"{dead_letter_index: {index: ''}}", NULL,
+         "-E:2: output.elasticsearch.non_indexable_policy.dead_letter_index.index: empty or "
+         "missing value"},
+        {"{dead_letter_index: ~}", NULL,
+         "output.elasticsearch.non_indexable_policy.dead_letter_index.index: empty or missing"},
+        {"{retry: {}}", NULL,
+         "-E:2: output.elasticsearch.non_indexable_policy.retry: no such policy type (use drop "
+         "or dead_letter_index)"},
+        {"{drop: ~, dead_letter_index: {index: x}}", NULL,
+         "-E:2: output.elasticsearch.non_indexable_policy: only one policy may be set"},
+        {"drop", NULL,
+         "-E:2: output.elasticsearch.non_indexable_policy: expected a mapping (drop or "
+         "dead_letter_index), got a string"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char e[128];
+        snprintf(e, sizeof e, "output.elasticsearch.non_indexable_policy=%s", cases[i].policy);
+        const char *files[] = {"defaults.yml"}, *ovr[] = {"output.elasticsearch.hosts=[es]", e};
+        run r;
+        load(&r, NULL, files, 1, ovr, 2);
+        if (cases[i].err) {
+            expect_error(&r, cases[i].err);
+        } else {
+            expect_ok(&r);
+            if (cases[i].index)
+                assert_string_equal(r.cfg->output.elasticsearch.dead_letter_index, cases[i].index);
+            else
+                assert_null(r.cfg->output.elasticsearch.dead_letter_index);
+        }
+        done(&r);
+    }
+}
+
+static void test_es_bad_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *set, *err;
+    } cases[] = {
+        {"hosts=[]", "-E:2: output.elasticsearch.hosts: missing required field: at least one host"},
+        {"hosts=[a, '']", "-E:2: output.elasticsearch.hosts: host 1 is empty"},
+        {"protocol=ftp", "output.elasticsearch.protocol: invalid value \"ftp\" (must be http or "
+                         "https)"},
+        {"compression_level=10", "output.elasticsearch.compression_level: \"10\" must be between "
+                                 "0 (off) and 9"},
+        {"bulk_max_size=0", "output.elasticsearch.bulk_max_size: \"0\" must be positive"},
+        {"worker=0", "output.elasticsearch.worker: \"0\" must be 1 or more"},
+        {"timeout=0s", "output.elasticsearch.timeout: \"0s\" must be positive"},
+        {"backoff.init=2m", "-E:2: output.elasticsearch.backoff.init: 120000 ms is more than "
+                            "backoff.max (60000 ms)"},
+        {"pipeline='%{[x'", "-E:2: output.elasticsearch.pipeline: invalid format string"},
+        {"ssl.verification_mode=maybe", "output.elasticsearch.ssl.verification_mode: invalid "
+                                        "value \"maybe\""},
+        {"loadbalance=sometimes", "output.elasticsearch.loadbalance: expected a boolean"},
+        {"headers=[a]", "output.elasticsearch.headers: expected a mapping of names to values"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char e[128];
+        snprintf(e, sizeof e, "output.elasticsearch.%s", cases[i].set);
+        const char *files[] = {"defaults.yml"}, *ovr[] = {"output.elasticsearch.hosts=[es]", e};
+        run r;
+        load(&r, NULL, files, 1, ovr, 2);
+        expect_error(&r, cases[i].err);
+        done(&r);
+    }
+}
+
+static void test_es_custom_index(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *const ovr[4];
+        int ok;
+    } cases[] = {
+        /* libbeat: a custom index needs both template name and pattern ... */
+        {{"output.elasticsearch.index=golang", "setup.template.name=golang"}, 0},
+        {{"output.elasticsearch.index=golang", "setup.template.pattern=golang*"}, 0},
+        {{"output.elasticsearch.index=golang"}, 0},
+        {{"output.elasticsearch.index=golang", "setup.template.name=golang",
+          "setup.template.pattern=golang*"},
+         1},
+        /* ... unless no template is installed */
+        {{"output.elasticsearch.index=golang", "setup.template.enabled=false"}, 1},
+        /* a template name alone is fine: its pattern defaults to the name */
+        {{"setup.template.name=golang"}, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *ovr[5] = {"output.elasticsearch.hosts=[es]"};
+        size_t n = 1;
+        for (size_t j = 0; j < 4 && cases[i].ovr[j]; j++)
+            ovr[n++] = cases[i].ovr[j];
+        const char *files[] = {"defaults.yml"};
+        run r;
+        load(&r, NULL, files, 1, ovr, n);
+        if (cases[i].ok)
+            expect_ok(&r);
+        else
+            expect_error(&r, "-E:2: output.elasticsearch.index: setup.template.name and "
+                             "setup.template.pattern have to be set if index name is modified");
+        done(&r);
+    }
+    /* the rule is about the Elasticsearch output only */
+    const char *files[] = {"defaults.yml"};
+    const char *ovr[] = {"output.elasticsearch.enabled=false", "output.elasticsearch.index=x"};
+    run r;
+    load(&r, NULL, files, 1, ovr, 2);
+    expect_ok(&r);
+    done(&r);
+}
+
+static void test_setup_warnings(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "setup-warnings.yml");
+    expect_ok(&r);
+    assert_int_equal(r.cfg->setup.ilm.check_exists, 0);
+    expect_log(&r, "setup-warnings.yml:5: setup.kibana: not supported by expvarbeat");
+    expect_log(&r, "setup-warnings.yml:7: setup.dashboards: not supported by expvarbeat");
+    expect_log(&r, "setup-warnings.yml:8: setup.template.fields: the template's fields are built "
+                   "into expvarbeat; ignored");
+    expect_log(&r, "setup-warnings.yml:11: unknown key 'setup.template.settings.mappings'");
+    expect_log(&r, "setup-warnings.yml:12: unknown key 'setup.bogus'");
+    expect_log(&r, "setup-warnings.yml:13: unknown key 'setup.ilm.rollover_alias'");
+    assert_null(strstr(r.log, "check_exists"));
+    assert_null(strstr(r.log, "number_of_shards"));
+    done(&r);
+}
+
+static void test_shutdown_timeout(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *const ovr[3];
+        int64_t ms;
+    } cases[] = {
+        {{NULL}, 5000},
+        {{"shutdown_timeout=1s"}, 1000},
+        {{"shutdown_timeout=1s", "metricbeat.shutdown_timeout=2s"}, 2000},
+        {{"expvarbeat.shutdown_timeout=3s", "metricbeat.shutdown_timeout=2s",
+          "shutdown_timeout=1s"},
+         3000},
+        {{"shutdown_timeout=0"}, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = 0;
+        while (n < 3 && cases[i].ovr[n])
+            n++;
+        const char *files[] = {"defaults.yml"};
+        run r;
+        load(&r, NULL, files, 1, cases[i].ovr, n);
+        expect_ok(&r);
+        assert_int_equal(r.cfg->shutdown_timeout_ms, cases[i].ms);
+        assert_string_equal(r.log, "");
+        done(&r);
+    }
+    const char *files[] = {"defaults.yml"}, *ovr[] = {"shutdown_timeout=-1s"};
+    run r;
+    load(&r, NULL, files, 1, ovr, 1);
+    expect_error(&r, "-E:1: shutdown_timeout: \"-1s\" must be 0 or more");
+    done(&r);
+}
+
 static void test_reference_config(void **state)
 {
     (void)state;
@@ -709,6 +1183,16 @@ int main(void)
         cmocka_unit_test(test_other_module),
         cmocka_unit_test(test_modules_dir),
         cmocka_unit_test(test_outputs),
+        cmocka_unit_test(test_es_stock),
+        cmocka_unit_test(test_es_defaults),
+        cmocka_unit_test(test_es_full),
+        cmocka_unit_test(test_es_presets),
+        cmocka_unit_test(test_es_api_key),
+        cmocka_unit_test(test_es_dead_letter),
+        cmocka_unit_test(test_es_bad_values),
+        cmocka_unit_test(test_es_custom_index),
+        cmocka_unit_test(test_setup_warnings),
+        cmocka_unit_test(test_shutdown_timeout),
         cmocka_unit_test(test_reference_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
