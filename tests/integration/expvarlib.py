@@ -1204,6 +1204,8 @@ class Daemon:
             config = dict(config)
             if not keep_defaults:
                 config.setdefault("metricbeat.max_start_delay", "0s")
+                # 8.12+ waits up to 10s to fill a batch; tests want documents now.
+                config.setdefault("queue.mem.flush.timeout", "50ms")
             if output == "file":
                 config["output.file"] = {"path": self.out_dir, "filename": "out"}
             elif output == "console":
