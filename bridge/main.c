@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "event.h"
+#include "cmd_index.h"
 #include "log.h"
 #include "loop.h"
 #include "output.h"
@@ -31,6 +32,8 @@ typedef struct cli {
     const char *overrides[MAX_ARGS];
     config_opts opts;
     const char *ns, *metricsets, *ignored; /* test target options; -d selectors */
+    const char *dir, *es_version;          /* export options */
+    int index_management, dashboards, noilm;
 } cli;
 
 static void on_signal(int sig)
@@ -45,6 +48,10 @@ static void usage(FILE *f)
           "                  [--path.home D] [--path.config D] [--path.data D] [--path.logs D]\n"
           "       expvarbeat test config [-c FILE]... [-E key=value]...\n"
           "       expvarbeat test target URL [--namespace NS] [--metricsets expvar,heap]\n"
+          "       expvarbeat test output [-c FILE]...\n"
+          "       expvarbeat setup [--index-management] [-c FILE]...\n"
+          "       expvarbeat export template [--noilm] [--dir D] [-c FILE]...\n"
+          "       expvarbeat export ilm-policy [--dir D] [-c FILE]...\n"
           "       expvarbeat version\n",
           f);
 }
@@ -63,6 +70,26 @@ static const char **value_flag(cli *c, const char *flag)
         {"--namespace", &c->ns},
         {"--metricsets", &c->metricsets},
         {"-d", &c->ignored},
+        {"--dir", &c->dir},
+        {"--es.version", &c->es_version},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strcmp(flag, flags[i].name) == 0)
+            return flags[i].slot;
+    return NULL;
+}
+
+/* Flags without a value. */
+static int *bool_flag(cli *c, const char *flag)
+{
+    const struct {
+        const char *name;
+        int *slot;
+    } flags[] = {
+        {"-e", &c->opts.log_to_stderr},
+        {"--index-management", &c->index_management},
+        {"--dashboards", &c->dashboards},
+        {"--noilm", &c->noilm},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strcmp(flag, flags[i].name) == 0)
@@ -85,7 +112,7 @@ static int parse_args(cli *c, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = value_flag(c, a);
-        int rc = 0;
+        int *flag = bool_flag(c, a), rc = 0;
         if ((slot || !strcmp(a, "-c") || !strcmp(a, "-E")) && i + 1 >= argc) {
             fprintf(stderr, "expvarbeat: %s needs a value\n", a);
             return -1;
@@ -96,8 +123,8 @@ static int parse_args(cli *c, int argc, char **argv)
             rc = append(c->files, &c->opts.n_files, argv[++i]);
         else if (!strcmp(a, "-E"))
             rc = append(c->overrides, &c->opts.n_overrides, argv[++i]);
-        else if (!strcmp(a, "-e"))
-            c->opts.log_to_stderr = 1;
+        else if (flag)
+            *flag = 1;
         else if (!strcmp(a, "-v") || !strncmp(a, "--strict.perms", 14))
             continue; /* accepted for Metricbeat compatibility */
         else if (a[0] == '-' && a[1]) {
@@ -300,6 +327,83 @@ static int cmd_test_target(cli *c, int argc, char **argv)
     return rc;
 }
 
+/* Commands that need only a loaded config; the config is freed after. */
+static int with_config(const cli *c, int (*fn)(const cli *c, const config *cfg))
+{
+    char err[1024];
+    config *cfg = config_load(&c->opts, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    log_set_level((enum log_level)cfg->log_level);
+    int rc = fn(c, cfg);
+    config_free(cfg);
+    return rc;
+}
+
+static int do_test_output(const cli *c, const config *cfg)
+{
+    (void)c;
+    const output_ops *ops = output_ops_for(cfg->output.type);
+    if (!ops || !ops->test) {
+        printf("%s: nothing to test\n", ops ? ops->name : "output");
+        return 0;
+    }
+    return ops->test(cfg, stdout);
+}
+
+static int do_setup(const cli *c, const config *cfg)
+{
+    if (c->dashboards) {
+        fprintf(stderr, "Exiting: setup --dashboards is not available yet\n");
+        return 1;
+    }
+    /* No flag means everything; everything is index management for now. */
+    return cmd_setup_index(cfg, stdout);
+}
+
+static int do_export_template(const cli *c, const config *cfg)
+{
+    return cmd_export_template(cfg, c->noilm, c->dir, stdout);
+}
+
+static int do_export_ilm(const cli *c, const config *cfg)
+{
+    return cmd_export_ilm_policy(cfg, c->dir, stdout);
+}
+
+static int run_command(cli *c, int argc, char **argv)
+{
+    static const struct {
+        const char *w0, *w1;
+        int (*fn)(const cli *c, const config *cfg);
+    } config_commands[] = {
+        {"test", "output", do_test_output},
+        {"setup", NULL, do_setup},
+        {"export", "template", do_export_template},
+        {"export", "ilm-policy", do_export_ilm},
+    };
+    if (c->n_words == 0 || cmd_is(c, "run", NULL))
+        return cmd_run(c, argc, argv);
+    if (cmd_is(c, "version", NULL))
+        return cmd_version();
+    if (cmd_is(c, "test", "config"))
+        return cmd_test_config(c);
+    if (cmd_is(c, "test", "target"))
+        return cmd_test_target(c, argc, argv);
+    for (size_t i = 0; i < sizeof config_commands / sizeof config_commands[0]; i++)
+        if (cmd_is(c, config_commands[i].w0, config_commands[i].w1))
+            return with_config(c, config_commands[i].fn);
+    if (cmd_is(c, "help", NULL)) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "expvarbeat: unknown command '%s'\n", c->words[0]);
+    usage(stderr);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     cli c = {0};
@@ -313,23 +417,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc;
-    if (c.n_words == 0 || cmd_is(&c, "run", NULL))
-        rc = cmd_run(&c, argc, argv);
-    else if (cmd_is(&c, "version", NULL))
-        rc = cmd_version();
-    else if (cmd_is(&c, "test", "config"))
-        rc = cmd_test_config(&c);
-    else if (cmd_is(&c, "test", "target"))
-        rc = cmd_test_target(&c, argc, argv);
-    else if (cmd_is(&c, "help", NULL)) {
-        usage(stdout);
-        rc = 0;
-    } else {
-        fprintf(stderr, "expvarbeat: unknown command '%s'\n", c.words[0]);
-        usage(stderr);
-        rc = 1;
-    }
+    int rc = run_command(&c, argc, argv);
     curl_global_cleanup();
     return rc;
 }

@@ -12,7 +12,7 @@ const output_ops *output_ops_for(enum output_type t)
     case OUTPUT_FILE:
         return &out_file_ops;
     case OUTPUT_ELASTICSEARCH:
-        return NULL; /* being written: see out_elasticsearch.c */
+        return &out_elasticsearch_ops;
     }
     return NULL;
 }

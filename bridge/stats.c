@@ -212,8 +212,10 @@ static void gen_own_counters(yajl_gen g, const stats *st, int64_t now_ms)
     open_map(g, "events");
     kv_u64(g, "acked", st->acked);
     kv_u64(g, "dropped", st->dropped);
+    kv_u64(g, "duplicates", st->duplicates);
     kv_u64(g, "published", st->published);
     kv_u64(g, "retried", st->retried);
+    kv_u64(g, "toomany", st->too_many);
     yajl_gen_map_close(g);
     open_map(g, "output");
     kv_u64(g, "batches", st->batches);
@@ -309,7 +311,9 @@ static void gen_libbeat(yajl_gen g, const stats *st)
     kv_u64(g, "active", 0);
     kv_u64(g, "batches", st->batches);
     kv_u64(g, "dropped", st->dropped);
+    kv_u64(g, "duplicates", st->duplicates);
     kv_u64(g, "failed", st->retried);
+    kv_u64(g, "toomany", st->too_many);
     kv_u64(g, "total", output_total(st));
     yajl_gen_map_close(g);
     kv_str(g, "type", st->output_name);

@@ -30,6 +30,8 @@ typedef struct stats {
     uint64_t batches;
     uint64_t write_bytes;
     uint64_t write_errors;
+    uint64_t duplicates;   /* items Elasticsearch already had (409): acked */
+    uint64_t too_many;     /* items answered 429: retried */
     uint64_t queue_active; /* events waiting or in flight */
     uint64_t targets;      /* scrape instances */
     int64_t start_ms;      /* wall clock at start, ms since epoch */
