@@ -386,19 +386,13 @@ static void on_ready(void *owner, es_client *c)
 
 /* ---- answers -------------------------------------------------------------------- */
 
-/* The pipeline counts every RETRY in ev->attempts; only retries that spend
- * the max_retries budget (per-item 5xx other than 503) may keep it, so the
- * others give theirs back before the pipeline adds it. */
-static void retry_free(event_rec *ev)
-{
-    ev->attempts--;
-}
-
+/* Only per-item 5xx other than 503 spend the max_retries budget; outages,
+ * overload (429, 503) and whole-request failures wait for free. */
 static void whole_failed(es_out *o, es_req *r)
 {
     o->st->write_errors++;
     for (size_t k = 0; k < r->n; k++)
-        retry_free(o->b->events[r->pos[k]]);
+        o->b->results[r->pos[k]] = OUT_WAIT;
 }
 
 static const char *index_of(const es_out *o, const es_req *r, size_t i)
@@ -458,9 +452,7 @@ static out_result item_retry(es_out *o, const es_req *r, size_t i, const es_item
                   it->status, it->reason, index_of(o, r, i));
         return OUT_DROP;
     }
-    if (!spends)
-        retry_free(ev);
-    return OUT_RETRY;
+    return spends ? OUT_RETRY : OUT_WAIT;
 }
 
 static int dead_letter_add(es_out *o, es_req **dl, size_t cap, size_t i, const es_item *it)
@@ -597,9 +589,9 @@ static void es_publish(void *self, batch *b)
     es_req *r = NULL;
     int oom = batch_names(o, b->n) != 0;
     for (size_t i = 0; i < b->n; i++) {
-        b->results[i] = OUT_RETRY;
+        b->results[i] = OUT_WAIT;
         if (oom || resolve_names(o, i) != 0) {
-            b->results[i] = oom ? OUT_RETRY : OUT_DROP;
+            b->results[i] = oom ? OUT_WAIT : OUT_DROP;
             continue;
         }
         if (!r && !(r = req_new(o, max, 0))) {

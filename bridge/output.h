@@ -13,7 +13,13 @@
 #include "loop.h"
 #include "stats.h"
 
-typedef enum { OUT_OK = 0, OUT_RETRY = 1, OUT_DROP = 2 } out_result;
+typedef enum {
+    OUT_OK = 0,    /* delivered */
+    OUT_RETRY = 1, /* failed for this event: try again, spending one of its attempts */
+    OUT_DROP = 2,  /* can never be delivered: counted, logged by the output */
+    OUT_WAIT = 3,  /* not delivered for a reason outside the event (outage, overload):
+                      try again later without spending an attempt */
+} out_result;
 
 /* One rendered document: a JSON object, no trailing newline.  Owned by the
  * queue until acked or dropped. */

@@ -181,6 +181,8 @@ static void on_batch_done(batch *b, void *ctx)
             break;
         case OUT_RETRY:
             ev->attempts++;
+            /* fall through */
+        case OUT_WAIT:
             p->st->retried++;
             requeue_front(p, ev);
             retries++;
@@ -208,7 +210,7 @@ static void send_batch(pipeline *p, int64_t now_ms)
     b->n = p->count < p->batch_max ? p->count : p->batch_max;
     for (size_t i = 0; i < b->n; i++) {
         b->events[i] = p->ring[p->head];
-        b->results[i] = OUT_RETRY; /* until the output says otherwise */
+        b->results[i] = OUT_WAIT; /* until the output says otherwise */
         p->head = (p->head + 1) % p->cap;
     }
     p->count -= b->n;

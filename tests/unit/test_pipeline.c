@@ -17,6 +17,8 @@ typedef struct scripted {
     int script_len;
     char seen[64][16]; /* every document delivered OK, in order */
     int n_seen;
+    unsigned attempts[64]; /* ev->attempts of each event offered, in order */
+    int n_offered;
     int batches;
 } scripted;
 
@@ -33,6 +35,7 @@ static void scripted_publish(void *self, batch *b)
     scripted *s = self;
     s->batches++;
     for (size_t i = 0; i < b->n; i++) {
+        s->attempts[s->n_offered++] = b->events[i]->attempts;
         out_result r = (int)i < s->script_len ? s->next[i] : OUT_OK;
         b->results[i] = r;
         if (r == OUT_OK)
@@ -148,12 +151,39 @@ static void test_retry_keeps_order_and_drop_is_counted(void **state)
     pipeline_free(p);
 }
 
+/* RETRY spends one of the event's attempts (max_retries); WAIT (outage,
+ * overload) does not. */
+static void test_wait_does_not_spend_attempts(void **state)
+{
+    (void)state;
+    memset(&script, 0, sizeof script);
+    config c = small_queue(10, 2);
+    c.queue.flush_timeout_ms = 0;
+    stats st = {0};
+    char err[128];
+    pipeline *p = pipeline_new(&c, &scripted_ops, NULL, &st, err, sizeof err);
+    publish(p, "r", 0);
+    publish(p, "w", 0);
+    script.next[0] = OUT_RETRY;
+    script.next[1] = OUT_WAIT;
+    script.script_len = 2;
+    pipeline_poll(p, 0);
+    assert_int_equal(st.retried, 2);
+    pipeline_drain(p, INT64_MAX);
+    assert_int_equal(script.n_offered, 4);
+    assert_int_equal(script.attempts[2], 1); /* "r" again, one attempt spent */
+    assert_int_equal(script.attempts[3], 0); /* "w" again, nothing spent */
+    assert_int_equal(st.acked, 2);
+    pipeline_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reservations_bound_the_queue),
         cmocka_unit_test(test_flush_on_timeout_or_size),
         cmocka_unit_test(test_retry_keeps_order_and_drop_is_counted),
+        cmocka_unit_test(test_wait_does_not_spend_attempts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
