@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <yajl/yajl_version.h>
@@ -327,11 +328,29 @@ static int cmd_test_target(cli *c, int argc, char **argv)
     return rc;
 }
 
+/* The export commands work without a config file, on the defaults, when
+ * none was named and the default one does not exist. */
+static int default_config_missing(const cli *c)
+{
+    char path[4096];
+    const char *dir = c->opts.path_config ? c->opts.path_config
+                      : c->opts.path_home ? c->opts.path_home
+                                          : ".";
+    snprintf(path, sizeof path, "%s/expvarbeat.yml", dir);
+    return c->opts.n_files == 0 && access(path, F_OK) != 0;
+}
+
 /* Commands that need only a loaded config; the config is freed after. */
 static int with_config(const cli *c, int (*fn)(const cli *c, const config *cfg))
 {
     char err[1024];
-    config *cfg = config_load(&c->opts, err, sizeof err);
+    static const char *empty[] = {"/dev/null"};
+    config_opts opts = c->opts;
+    if (cmd_is(c, "export", NULL) && default_config_missing(c)) {
+        opts.files = empty;
+        opts.n_files = 1;
+    }
+    config *cfg = config_load(&opts, err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "%s\n", err);
         return 1;
