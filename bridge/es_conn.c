@@ -15,6 +15,8 @@
 #include <yajl/yajl_tree.h>
 #include <zlib.h>
 
+#include "curl_tls.h"
+
 #define USER_AGENT "Expvarbeat/" EXPVARBEAT_VERSION " (linux; amd64)"
 #define ES_DEFAULT_PORT 9200
 #define BULK_FILTER "filter_path=errors%2Citems.%2A.error%2Citems.%2A.status"
@@ -281,61 +283,6 @@ struct curl_slist *es_headers_new(const es_config *ec, int gzip, char *err, size
     return l;
 }
 
-static char *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    buf b;
-    buf_init(&b, max);
-    char chunk[4096];
-    size_t got;
-    int rc = 0;
-    while (rc == 0 && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        rc = buf_append(&b, chunk, got);
-    fclose(f);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s is larger than %zu bytes", path, max);
-        buf_free(&b);
-        return NULL;
-    }
-    return buf_detach(&b, len);
-}
-
-/* ssl.* as the scrape side maps it (target.c): verification mode to
- * VERIFYPEER/VERIFYHOST, CA files concatenated into one blob, client cert. */
-static int configure_tls(CURL *e, const ssl_config *s, char *err, size_t errlen)
-{
-    int peer = s->verification_mode != SSL_VERIFY_NONE;
-    int host = s->verification_mode == SSL_VERIFY_FULL || s->verification_mode == SSL_VERIFY_STRICT;
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, (long)peer);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, host ? 2L : 0L);
-    if (s->certificate_authorities.n) {
-        buf cas;
-        buf_init(&cas, 16u << 20);
-        for (size_t i = 0; i < s->certificate_authorities.n; i++) {
-            size_t len;
-            char *pem = read_file(s->certificate_authorities.v[i], 4u << 20, &len, err, errlen);
-            if (!pem || buf_append(&cas, pem, len) != 0 || buf_append(&cas, "\n", 1) != 0) {
-                free(pem);
-                buf_free(&cas);
-                return -1;
-            }
-            free(pem);
-        }
-        struct curl_blob blob = {cas.data, cas.len, CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-        buf_free(&cas);
-    }
-    if (s->certificate)
-        curl_easy_setopt(e, CURLOPT_SSLCERT, s->certificate);
-    if (s->key)
-        curl_easy_setopt(e, CURLOPT_SSLKEY, s->key);
-    return 0;
-}
-
 int es_conn_configure(CURL *e, const es_config *ec, char *err, size_t errlen)
 {
     curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
@@ -350,7 +297,7 @@ int es_conn_configure(CURL *e, const es_config *ec, char *err, size_t errlen)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    return configure_tls(e, &ec->ssl, err, errlen);
+    return curl_tls_apply(e, &ec->ssl, err, errlen);
 }
 
 void es_conn_method(CURL *e, const char *method, const char *body, size_t len)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curl_tls.h"
 #include "stats.h"
 
 #define USER_AGENT "Expvarbeat/" EXPVARBEAT_VERSION " (linux; amd64)"
@@ -277,29 +278,6 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
-static char *read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    buf b;
-    buf_init(&b, max);
-    char chunk[4096];
-    size_t got;
-    int rc = 0;
-    while (rc == 0 && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        rc = buf_append(&b, chunk, got);
-    fclose(f);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s is larger than %zu bytes", path, max);
-        buf_free(&b);
-        return NULL;
-    }
-    return buf_detach(&b, len);
-}
-
 static int add_header(target *t, const char *name, const char *value)
 {
     size_t n = strlen(name) + strlen(value) + 3;
@@ -322,7 +300,7 @@ static int setup_headers(target *t, const module_config *m, char *err, size_t er
             return -1;
     if (m->bearer_token_file && *m->bearer_token_file) {
         size_t len;
-        char *tok = read_file(m->bearer_token_file, 65536, &len, err, errlen);
+        char *tok = curl_tls_read_file(m->bearer_token_file, 65536, &len, err, errlen);
         if (!tok)
             return -1;
         if (len && tok[len - 1] == '\n')
@@ -338,37 +316,6 @@ static int setup_headers(target *t, const module_config *m, char *err, size_t er
         if (rc != 0)
             return -1;
     }
-    return 0;
-}
-
-static int setup_tls(target *t, const ssl_config *s, char *err, size_t errlen)
-{
-    CURL *e = t->easy;
-    int peer = s->verification_mode != SSL_VERIFY_NONE;
-    int host = s->verification_mode == SSL_VERIFY_FULL || s->verification_mode == SSL_VERIFY_STRICT;
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, (long)peer);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, host ? 2L : 0L);
-    if (s->certificate_authorities.n) {
-        buf cas;
-        buf_init(&cas, 16u << 20);
-        for (size_t i = 0; i < s->certificate_authorities.n; i++) {
-            size_t len;
-            char *pem = read_file(s->certificate_authorities.v[i], 4u << 20, &len, err, errlen);
-            if (!pem || buf_append(&cas, pem, len) != 0 || buf_append(&cas, "\n", 1) != 0) {
-                free(pem);
-                buf_free(&cas);
-                return -1;
-            }
-            free(pem);
-        }
-        struct curl_blob blob = {cas.data, cas.len, CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-        buf_free(&cas);
-    }
-    if (s->certificate)
-        curl_easy_setopt(e, CURLOPT_SSLCERT, s->certificate);
-    if (s->key)
-        curl_easy_setopt(e, CURLOPT_SSLKEY, s->key);
     return 0;
 }
 
@@ -443,7 +390,7 @@ target *target_new(const module_config *m, const char *host, int ms, char *err, 
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (setup_headers(t, m, err, errlen) != 0 || setup_tls(t, &m->ssl, err, errlen) != 0)
+    if (setup_headers(t, m, err, errlen) != 0 || curl_tls_apply(t->easy, &m->ssl, err, errlen) != 0)
         goto fail;
     setup_transfer(t, m);
     return t;

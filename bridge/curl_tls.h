@@ -1,0 +1,20 @@
+/* curl_tls: the `ssl.*` settings (libbeat's tlscommon) applied to a curl
+ * easy handle, shared by scrape targets and the Elasticsearch output so
+ * both read verification_mode and the CA files the same way; and the small
+ * bounded file reader both need for CA bundles and bearer tokens. */
+#ifndef EXPVARBEAT_CURL_TLS_H
+#define EXPVARBEAT_CURL_TLS_H
+
+#include <curl/curl.h>
+#include <stddef.h>
+#include "config.h"
+
+/* verification_mode → VERIFYPEER/VERIFYHOST; certificate_authorities
+ * concatenated into one in-memory bundle; client certificate and key.
+ * 0, or -1 with a message naming the unreadable file. */
+int curl_tls_apply(CURL *e, const ssl_config *s, char *err, size_t errlen);
+
+/* A whole file, NUL-terminated, at most max bytes.  NULL with a message. */
+char *curl_tls_read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+
+#endif
