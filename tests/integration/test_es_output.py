@@ -5,9 +5,7 @@ final counts ("expvarbeat stopped: N events published, N acked, N dropped"):
 documents indexed == published - dropped, each document once, and a drop
 only where Elasticsearch refused an item for good.
 
-Outages are 8 s rather than the issue's 30 s to keep the file under ctest's
-300 s limit; with backoff.max at 1 s that is still several failed reconnects,
-which is the behaviour under test (a longer outage only adds more of them)."""
+The outage lasts 30 s and the 429 storm 20 s, as the issue asks."""
 
 import json
 import os
@@ -67,9 +65,9 @@ class TestDelivery(Base):
             self.run_until(d, 4)
             before = self.es.count(self.DS)
             since = len(d.stderr)
-            self.es.outage(8)
+            self.es.outage(30)
             E.wait_log(d, r"(?i)(connect|refused|fail)", 15, "a log line about the failed connection", since)
-            X.wait_until(lambda: not self.es.is_down(), 20, "the outage to end")
+            X.wait_until(lambda: not self.es.is_down(), 45, "the outage to end")
             self.run_until(d, before + 20, 40)  # everything scraped during the outage arrives
             d.stop()
         E.assert_exact(self, self.es, d)
@@ -77,9 +75,9 @@ class TestDelivery(Base):
     def test_half_the_items_429_for_a_while(self):
         with self.daemon() as d:
             self.run_until(d, 2)
-            self.es.reject_items(0.5, status=429, seconds=5)
+            self.es.reject_items(0.5, status=429, seconds=20)
             X.wait_until(lambda: self.es.statuses().get(429, 0) >= 4, 20, "429s to be answered")
-            X.wait_until(lambda: not self.es.fault_active("items"), 20, "the 429 period to end")
+            X.wait_until(lambda: not self.es.fault_active("items"), 35, "the 429 period to end")
             n = self.es.count(self.DS)
             self.run_until(d, n + 4)
             d.stop()
