@@ -66,7 +66,7 @@ typedef struct module_config {
     int max_depth;         /* `max_depth`, default 64 */
 } module_config;
 
-enum output_type { OUTPUT_CONSOLE, OUTPUT_FILE, OUTPUT_ELASTICSEARCH };
+enum output_type { OUTPUT_CONSOLE, OUTPUT_FILE, OUTPUT_ELASTICSEARCH, OUTPUT_KAFKA };
 
 typedef struct backoff_config {
     int64_t init_ms; /* default 1000 */
@@ -97,6 +97,52 @@ typedef struct es_config {
     char *preset;             /* NULL = custom; balanced, throughput, scale, latency */
 } es_config;
 
+enum kafka_partitioner { KAFKA_PART_HASH, KAFKA_PART_RANDOM, KAFKA_PART_ROUND_ROBIN };
+
+/* One `topics:` rule: the first whose `when.equals` pairs all match the
+ * event picks `topic` (a format string). */
+typedef struct kafka_topic_rule {
+    char *topic;
+    kvlist equals; /* field path → expected value (as text) */
+} kafka_topic_rule;
+
+/* output.kafka, with Metricbeat's defaults (spec §4.2). */
+typedef struct kafka_config {
+    strlist hosts; /* required: bootstrap brokers host:port */
+    char *topic;   /* format string; required unless topics match */
+    kafka_topic_rule *topics;
+    size_t n_topics;
+    char *key;                          /* format string, NULL = none */
+    enum kafka_partitioner partitioner; /* default hash */
+    strlist hash_fields;                /* partition.hash.hash */
+    int hash_random;                    /* partition.hash.random */
+    int group_events;                   /* partition.{random,round_robin}.group_events, 1 */
+    int reachable_only;                 /* default 0 */
+    int required_acks;                  /* default 1; 0, 1, -1 */
+    char *compression;                  /* default "gzip"; none, snappy, lz4, zstd */
+    int compression_level;              /* default 4 */
+    int max_message_bytes;              /* default 1000000 */
+    char *client_id;                    /* default "beats" */
+    char *version;                      /* default "2.1.0" (protocol version) */
+    char *username, *password;
+    char *sasl_mechanism; /* default PLAIN when username is set; SCRAM-SHA-256/512 */
+    ssl_config ssl;
+    int64_t timeout_ms;                /* default 30000 */
+    int64_t broker_timeout_ms;         /* default 10000 */
+    int64_t keep_alive_ms;             /* default 0 */
+    int bulk_max_size;                 /* default 2048 */
+    int64_t bulk_flush_frequency_ms;   /* default 0 */
+    int max_retries;                   /* default 3; < 0 = forever */
+    backoff_config backoff;            /* default 1s / 60s */
+    int64_t metadata_refresh_ms;       /* metadata.refresh_frequency, default 10m */
+    int metadata_retry_max;            /* metadata.retry.max, default 3 */
+    int64_t metadata_retry_backoff_ms; /* metadata.retry.backoff, default 250ms */
+    int metadata_full;                 /* metadata.full, default 0 */
+    kvlist headers;                    /* headers: [{key, value}] */
+    int codec_pretty;                  /* codec.json.pretty, default 0 */
+    int idempotent;                    /* expvarbeat extra: enable.idempotence, default 0 */
+} kafka_config;
+
 typedef struct output_config {
     enum output_type type;
     struct {
@@ -110,6 +156,7 @@ typedef struct output_config {
         int permissions;         /* default 0600 */
     } file;
     es_config elasticsearch;
+    kafka_config kafka;
 } output_config;
 
 /* setup.ilm.* and setup.template.* (spec §3.3). */

@@ -59,6 +59,7 @@ typedef struct output_ops {
 extern const output_ops out_console_ops;
 extern const output_ops out_file_ops;
 extern const output_ops out_elasticsearch_ops;
+extern const output_ops out_kafka_ops;
 
 /* The ops for the configured output type. */
 const output_ops *output_ops_for(enum output_type t);
