@@ -4,10 +4,11 @@
  * ${VAR} / ${VAR:default} expansion, modules.d globs, and decoding through
  * the key tables below, which are the one place where keys, types, defaults
  * and bounds are declared, then libbeat's cross-key rules (output presets,
- * api_key vs username, custom index vs template name).  Keys Metricbeat knows
- * but expvarbeat ignores, and unknown keys, are warnings with file:line; the
- * first invalid value stops the load with "FILE:LINE: KEY: why".  Only
- * main.c calls config_load. */
+ * api_key vs username, custom index vs template name, Kafka's single
+ * partitioner, topic rules and SASL).  Keys Metricbeat knows but expvarbeat
+ * ignores, and unknown keys, are warnings with file:line; the first invalid
+ * value stops the load with "FILE:LINE: KEY: why".  Only main.c calls
+ * config_load. */
 #include "config.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include "buf.h"
 #include "fmtstr.h"
 #include "log.h"
+#include "numfmt.h"
 
 enum {
     MAX_YAML_DEPTH = 64,     /* also stops self-referencing aliases */
@@ -40,6 +42,7 @@ enum {
 #define PLAIN_STRING 1
 
 #define ERR_ATTR(f, a) __attribute__((format(printf, f, a)))
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef struct loader {
     char *err;
@@ -722,6 +725,7 @@ enum key_type {
     KT_OPTSTRING,  /* char *: "" counts as unset (the default, else NULL); parse validates */
     KT_STRLIST,    /* strlist; a single scalar is a list of one */
     KT_KVMAP,      /* kvlist; nested maps flatten back to dotted names */
+    KT_KVPAIRS,    /* kvlist from a list of {key, value} mappings */
     KT_TREE,       /* cfgval * (a map) */
     KT_ENUM,       /* int via keyspec.parse */
     KT_PERM,       /* int file mode: 0600 (octal in YAML) or "0600" */
@@ -1044,32 +1048,78 @@ static void kvlist_clear(kvlist *l)
     l->n = 0;
 }
 
+/* How a kvlist value is written: as the user typed it, or (match_text) as
+ * the event's JSON would show it, for comparing with the event. */
+typedef int (*text_fn)(loader *L, const cfgval *v, const char *key, char **out);
+
+static int plain_text(loader *L, const cfgval *v, const char *key, char **out)
+{
+    sval s;
+    if (get_scalar(L, v, key, "a string", &s))
+        return -1;
+    *out = s.text;
+    return 0;
+}
+
+/* `when.equals` values: libbeat compares typed values, so `yes` is the
+ * boolean true, `0x10` the integer 16 and `1.50` the number 1.5, written as
+ * the documents write numbers; the event side is the document's JSON text. */
+static int match_text(loader *L, const cfgval *v, const char *key, char **out)
+{
+    sval s;
+    if (get_scalar(L, v, key, "a string, number or boolean", &s))
+        return -1;
+    char num[NUMFMT_MAX] = "";
+    if (s.type == CFGV_NULL) {
+        free(s.text);
+        return fail(L, v, key, "expected a value to compare the field with, got null");
+    }
+    if (s.type == CFGV_BOOL)
+        snprintf(num, sizeof num, "%s", s.i ? "true" : "false");
+    else if (s.type == CFGV_INT)
+        snprintf(num, sizeof num, "%lld", (long long)s.i);
+    else if (s.type == CFGV_FLOAT)
+        numfmt_go_float(s.f, num);
+    if (!*num) {
+        *out = s.text;
+        return 0;
+    }
+    free(s.text);
+    return (*out = strdup(num)) ? 0 : oom(L);
+}
+
+static int kv_push(loader *L, kvlist *out, const char *name, char *value)
+{
+    kv *n = realloc(out->v, (out->n + 1) * sizeof *n);
+    char *name_copy = n ? strdup(name) : NULL;
+    if (n)
+        out->v = n;
+    if (!name_copy) {
+        free(value);
+        return oom(L);
+    }
+    n[out->n].key = name_copy;
+    n[out->n++].value = value;
+    return 0;
+}
+
 /* Dotted names were split into nested maps on load; join them back
  * (`headers: {X.Y: v}` is one header). */
-static int kv_collect(loader *L, const cfgval *map, const char *name, const char *key, kvlist *out)
+static int kv_collect(loader *L, const cfgval *map, const char *name, const char *key, text_fn text,
+                      kvlist *out)
 {
     for (const cfgval *c = map->child; c; c = c->next) {
         char cn[KEY_MAX], ck[KEY_MAX];
+        char *value;
         key_join(cn, name, c->key);
         key_join(ck, key, c->key);
         if (c->type == CFGV_MAP) {
-            if (kv_collect(L, c, cn, ck, out))
+            if (kv_collect(L, c, cn, ck, text, out))
                 return -1;
             continue;
         }
-        sval s;
-        if (get_scalar(L, c, ck, "a string", &s))
+        if (text(L, c, ck, &value) || kv_push(L, out, cn, value))
             return -1;
-        kv *n = realloc(out->v, (out->n + 1) * sizeof *n);
-        char *name_copy = n ? strdup(cn) : NULL;
-        if (n)
-            out->v = n;
-        if (!name_copy) {
-            free(s.text);
-            return oom(L);
-        }
-        n[out->n].key = name_copy;
-        n[out->n++].value = s.text;
     }
     return 0;
 }
@@ -1080,9 +1130,58 @@ static int dec_kvmap(loader *L, const cfgval *v, const char *key, const keyspec 
     kvlist tmp = {0};
     if (v->type != CFGV_MAP)
         return fail(L, v, key, "expected a mapping of names to values, got %s", type_name(v->type));
-    if (kv_collect(L, v, "", key, &tmp)) {
+    if (kv_collect(L, v, "", key, plain_text, &tmp)) {
         kvlist_clear(&tmp);
         return -1;
+    }
+    kvlist_clear(field);
+    *(kvlist *)field = tmp;
+    return 0;
+}
+
+/* One `- {key: K, value: V}` entry of a header list. */
+static int kv_pair(loader *L, const cfgval *e, const char *key, kvlist *out)
+{
+    char kk[KEY_MAX], vk[KEY_MAX];
+    if (e->type != CFGV_MAP)
+        return fail(L, e, key, "expected a mapping with key and value, got %s", type_name(e->type));
+    const cfgval *k = cfgval_get(e, "key"), *v = cfgval_get(e, "value");
+    for (const cfgval *c = e->child; c; c = c->next)
+        if (c != k && c != v)
+            warn_at(c, "unknown key '%s.%s' (ignored)", key, c->key);
+    key_join(kk, key, "key");
+    key_join(vk, key, "value");
+    char *name = NULL, *value = NULL;
+    if (k && k->type != CFGV_NULL && plain_text(L, k, kk, &name))
+        return -1;
+    if (!name || !*name) {
+        free(name);
+        return fail(L, k ? k : e, kk, "missing or empty header name");
+    }
+    int rc = v && v->type != CFGV_NULL ? plain_text(L, v, vk, &value)
+                                       : ((value = strdup("")) ? 0 : oom(L));
+    if (!rc)
+        rc = kv_push(L, out, name, value);
+    free(name);
+    return rc;
+}
+
+/* libbeat's `headers: [{key, value}]`: a list, so a name may repeat. */
+static int dec_kvpairs(loader *L, const cfgval *v, const char *key, const keyspec *k, void *field)
+{
+    (void)k;
+    kvlist tmp = {0};
+    if (v->type != CFGV_LIST)
+        return fail(L, v, key, "expected a list of {key: ..., value: ...} entries, got %s",
+                    type_name(v->type));
+    size_t i = 0;
+    for (const cfgval *c = v->child; c; c = c->next) {
+        char ik[KEY_MAX];
+        key_index(ik, key, i++);
+        if (kv_pair(L, c, ik, &tmp)) {
+            kvlist_clear(&tmp);
+            return -1;
+        }
     }
     kvlist_clear(field);
     *(kvlist *)field = tmp;
@@ -1283,6 +1382,7 @@ static const struct kind {
     [KT_OPTSTRING] = {dec_optstring, rel_string},
     [KT_STRLIST] = {dec_strlist, rel_strlist},
     [KT_KVMAP] = {dec_kvmap, rel_kvmap},
+    [KT_KVPAIRS] = {dec_kvpairs, rel_kvmap},
     [KT_TREE] = {dec_tree, rel_tree},
     [KT_ENUM] = {dec_enum, NULL},
     [KT_PERM] = {dec_perm, NULL},
@@ -1564,6 +1664,9 @@ static const keyspec es_keys[] = {
      "must be one of balanced, throughput, scale, latency, custom"},
 };
 
+static const char output_queue_why[] =
+    "a queue per output is not supported by expvarbeat; ignored, use queue.mem.*";
+
 static const ignored es_ignored[] = {
     {"proxy_url", NULL},
     {"proxy_disable", NULL},
@@ -1575,11 +1678,141 @@ static const ignored es_ignored[] = {
                 "output.elasticsearch.index"},
     {"pipelines", "pipeline rules are not supported by expvarbeat; ignored, every document uses "
                   "output.elasticsearch.pipeline"},
-    {"queue", "a queue per output is not supported by expvarbeat; ignored, use queue.mem.*"},
+    {"queue", output_queue_why},
     SSL_IGNORED,
 };
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+/* An accepted spelling and the one name out_kafka.c is given for it. */
+typedef struct alias {
+    const char *name, *canon;
+} alias;
+
+static const alias kafka_compressions[] = {
+    {"none", "none"},     {"no", "none"}, {"off", "none"},  {"gzip", "gzip"},
+    {"snappy", "snappy"}, {"lz4", "lz4"}, {"zstd", "zstd"},
+};
+
+static const alias kafka_sasl_mechanisms[] = {
+    {"PLAIN", "PLAIN"},
+    {"SCRAM-SHA-256", "SCRAM-SHA-256"},
+    {"SCRAM-SHA-512", "SCRAM-SHA-512"},
+};
+
+/* Case-insensitive, as libbeat lower-cases compression and upper-cases the mechanism. */
+static int find_alias(const alias *a, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(s, a[i].name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int parse_compression(const char *s)
+{
+    return find_alias(kafka_compressions, COUNT(kafka_compressions), s);
+}
+
+static int parse_sasl(const char *s)
+{
+    return find_alias(kafka_sasl_mechanisms, COUNT(kafka_sasl_mechanisms), s);
+}
+
+/* libbeat's version names: "2", "2.1", "2.1.0", "0.10.2.1". */
+static int parse_kafka_version(const char *s)
+{
+    for (int parts = 1; parts <= 4; parts++) {
+        size_t n = strspn(s, "0123456789");
+        if (n == 0 || n > 4)
+            return -1;
+        s += n;
+        if (!*s)
+            return 0;
+        if (*s++ != '.')
+            return -1;
+    }
+    return -1;
+}
+
+/* Spec §4.2 (libbeat outputs/kafka defaultConfig and partition.go); the
+ * table is also the list of defaults out_kafka.c relies on.  A field with
+ * one spelling per partitioner has a default only on its first: only one
+ * partitioner may be set, so the spelling the user wrote wins. */
+#define KF(f) OUT(kafka.f)
+static const keyspec kafka_keys[] = {
+    {"enabled", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+    {"hosts", NULL, KT_STRLIST, NULL, KF(hosts), 0, 0, NULL, NULL},
+    {"topic", NULL, KT_OPTSTRING, NULL, KF(topic), 0, 0, NULL, NULL},
+    {"topics", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+    {"key", NULL, KT_OPTSTRING, NULL, KF(key), 0, 0, NULL, NULL},
+    {"partition.hash.hash", NULL, KT_STRLIST, NULL, KF(hash_fields), 0, 0, NULL, NULL},
+    {"partition.hash.random", NULL, KT_BOOL, "true", KF(hash_random), 0, 0, NULL, NULL},
+    {"partition.hash.reachable_only", NULL, KT_BOOL, "false", KF(reachable_only), 0, 0, NULL, NULL},
+    {"partition.random.reachable_only", NULL, KT_BOOL, NULL, KF(reachable_only), 0, 0, NULL, NULL},
+    {"partition.round_robin.reachable_only", NULL, KT_BOOL, NULL, KF(reachable_only), 0, 0, NULL,
+     NULL},
+    {"partition.random.group_events", NULL, KT_INT, "1", KF(group_events), 1, INT_MAX, NULL,
+     "must be 1 or more"},
+    {"partition.round_robin.group_events", NULL, KT_INT, NULL, KF(group_events), 1, INT_MAX, NULL,
+     "must be 1 or more"},
+    {"required_acks", NULL, KT_INT, "1", KF(required_acks), -1, 1, NULL,
+     "must be -1 (all replicas), 0 (no acks) or 1 (the leader)"},
+    {"compression", NULL, KT_OPTSTRING, "gzip", KF(compression), 0, 0, parse_compression,
+     "must be one of none, gzip, snappy, lz4, zstd"},
+    {"compression_level", NULL, KT_INT, "4", KF(compression_level), -1, 12, NULL,
+     "must be between -1 (the codec's default) and 12"},
+    {"max_message_bytes", NULL, KT_INT, "1000000", KF(max_message_bytes), 1, INT_MAX, NULL,
+     "must be positive"},
+    {"client_id", NULL, KT_OPTSTRING, "beats", KF(client_id), 0, 0, NULL, NULL},
+    {"version", NULL, KT_OPTSTRING, "2.1.0", KF(version), 0, 0, parse_kafka_version,
+     "must be a Kafka version such as 2.1.0 or 0.10.2.1"},
+    {"username", NULL, KT_OPTSTRING, NULL, KF(username), 0, 0, NULL, NULL},
+    {"password", NULL, KT_OPTSTRING, NULL, KF(password), 0, 0, NULL, NULL},
+    {"sasl.mechanism", NULL, KT_OPTSTRING, NULL, KF(sasl_mechanism), 0, 0, parse_sasl,
+     "must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"},
+    SSL_KEYS(KF),
+    {"timeout", NULL, KT_DURATION, "30s", KF(timeout_ms), POSITIVE},
+    {"broker_timeout", NULL, KT_DURATION, "10s", KF(broker_timeout_ms), POSITIVE},
+    {"keep_alive", NULL, KT_DURATION, "0", KF(keep_alive_ms), NON_NEGATIVE},
+    {"bulk_max_size", NULL, KT_INT, "2048", KF(bulk_max_size), 1, INT_MAX, NULL,
+     "must be positive"},
+    {"bulk_flush_frequency", NULL, KT_DURATION, "0", KF(bulk_flush_frequency_ms), NON_NEGATIVE},
+    {"max_retries", NULL, KT_INT, "3", KF(max_retries), 0, 0, NULL, NULL},
+    {"backoff.init", NULL, KT_DURATION, "1s", KF(backoff.init_ms), POSITIVE},
+    {"backoff.max", NULL, KT_DURATION, "60s", KF(backoff.max_ms), POSITIVE},
+    {"metadata.refresh_frequency", NULL, KT_DURATION, "10m", KF(metadata_refresh_ms), NON_NEGATIVE},
+    {"metadata.retry.max", NULL, KT_INT, "3", KF(metadata_retry_max), 0, INT_MAX, NULL,
+     "must be 0 or more"},
+    {"metadata.retry.backoff", NULL, KT_DURATION, "250ms", KF(metadata_retry_backoff_ms),
+     NON_NEGATIVE},
+    {"metadata.full", NULL, KT_BOOL, "false", KF(metadata_full), 0, 0, NULL, NULL},
+    {"headers", NULL, KT_KVPAIRS, NULL, KF(headers), 0, 0, NULL, NULL},
+    {"codec.json.pretty", NULL, KT_BOOL, "false", KF(codec_pretty), 0, 0, NULL, NULL},
+    {"codec.json.escape_html", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+    {"codec.json.local_time", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+    {"codec.format", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+    {"idempotent", NULL, KT_BOOL, "false", KF(idempotent), 0, 0, NULL, NULL},
+};
+
+static const ignored kafka_ignored[] = {
+    {"kerberos", "Kerberos (GSSAPI) is not supported by expvarbeat; ignored, the connection is "
+                 "made without it"},
+    {"enable_krb5_fast", NULL},
+    {"channel_buffer_size", NULL},
+    {"worker", NULL},
+    {"queue", output_queue_why},
+    SSL_IGNORED,
+};
+
+/* One entry of output.kafka.topics; `mappings` and `default` are known so
+ * that they can be refused rather than warned about. */
+#define RULE(f) offsetof(kafka_topic_rule, f)
+static const keyspec topic_rule_keys[] = {
+    {"topic", NULL, KT_OPTSTRING, NULL, RULE(topic), 0, 0, NULL, NULL},
+    {"when", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+    {"mappings", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+    {"default", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+};
+
 static const section top_section = {top_keys, COUNT(top_keys), top_ignored, COUNT(top_ignored)};
 static const section module_section = {module_keys, COUNT(module_keys), module_ignored,
                                        COUNT(module_ignored)};
@@ -1588,6 +1821,9 @@ static const section console_section = {console_keys, COUNT(console_keys), outpu
 static const section file_section = {file_keys, COUNT(file_keys), output_ignored,
                                      COUNT(output_ignored)};
 static const section es_section = {es_keys, COUNT(es_keys), es_ignored, COUNT(es_ignored)};
+static const section kafka_section = {kafka_keys, COUNT(kafka_keys), kafka_ignored,
+                                      COUNT(kafka_ignored)};
+static const section topic_rule_section = {topic_rule_keys, COUNT(topic_rule_keys), NULL, 0};
 
 /* ---- table-driven decoding and the unknown-key walk -------------------- */
 
@@ -1945,19 +2181,22 @@ static int check_api_key(loader *L, const cfgval *sec, const es_config *es)
     return 0;
 }
 
-static int check_backoff(loader *L, const cfgval *sec, const es_config *es)
+static int check_backoff(loader *L, const cfgval *sec, const char *prefix, const backoff_config *b)
 {
-    if (es->backoff.init_ms <= es->backoff.max_ms)
+    char key[KEY_MAX];
+    if (b->init_ms <= b->max_ms)
         return 0;
     const cfgval *at = get_path(sec, "backoff.init");
-    return fail(L, at ? at : get_path(sec, "backoff.max"), "output.elasticsearch.backoff.init",
-                "%lld ms is more than backoff.max (%lld ms)", (long long)es->backoff.init_ms,
-                (long long)es->backoff.max_ms);
+    key_join(key, prefix, "backoff.init");
+    return fail(L, at ? at : get_path(sec, "backoff.max"), key,
+                "%lld ms is more than backoff.max (%lld ms)", (long long)b->init_ms,
+                (long long)b->max_ms);
 }
 
 /* Format strings are compiled here once only to report a bad one with its
  * line at start-up, not on the first event. */
-static int check_format(loader *L, const cfgval *sec, const char *rel, const char *text)
+static int check_format(loader *L, const cfgval *sec, const char *prefix, const char *rel,
+                        const char *text)
 {
     char why[256] = "", key[KEY_MAX];
     if (!text)
@@ -1967,7 +2206,7 @@ static int check_format(loader *L, const cfgval *sec, const char *rel, const cha
         fmtstr_free(f);
         return 0;
     }
-    key_join(key, "output.elasticsearch", rel);
+    key_join(key, prefix, rel);
     return fail(L, cfgval_get(sec, rel), key, "invalid format string \"%s\": %s", text, why);
 }
 
@@ -1990,11 +2229,255 @@ static int finish_es(loader *L, const cfgval *root, const cfgval *sec)
 {
     es_config *es = &L->cfg->output.elasticsearch;
     apply_preset(L, root, sec);
-    if (check_hosts(L, sec, "output.elasticsearch", &es->hosts) || check_api_key(L, sec, es) ||
-        check_backoff(L, sec, es) || check_format(L, sec, "index", es->index) ||
-        check_format(L, sec, "pipeline", es->pipeline))
+    const char *p = "output.elasticsearch";
+    if (check_hosts(L, sec, p, &es->hosts) || check_api_key(L, sec, es) ||
+        check_backoff(L, sec, p, &es->backoff) || check_format(L, sec, p, "index", es->index) ||
+        check_format(L, sec, p, "pipeline", es->pipeline))
         return -1;
     return check_template_names(L, sec);
+}
+
+/* ---- output.kafka -------------------------------------------------------- */
+
+/* Replaces an accepted spelling ("GZIP", "off") by its canonical name. */
+static int to_canonical(loader *L, char **field, const alias *a, size_t n)
+{
+    int i = *field ? find_alias(a, n, *field) : -1;
+    if (i < 0)
+        return 0;
+    char *c = strdup(a[i].canon);
+    if (!c)
+        return oom(L);
+    free(*field);
+    *field = c;
+    return 0;
+}
+
+/* `when: {equals: {field: value, ...}}`.  Any other condition is refused:
+ * a rule whose condition is skipped would send events to the wrong topic. */
+static int rule_when(loader *L, const cfgval *rule, const char *prefix, kafka_topic_rule *r)
+{
+    char key[KEY_MAX];
+    const cfgval *when = cfgval_get(rule, "when");
+    key_join(key, prefix, "when");
+    if (!when || when->type == CFGV_NULL)
+        return 0;
+    if (when->type != CFGV_MAP)
+        return fail(L, when, key, "expected a condition such as equals: {field: value}, got %s",
+                    type_name(when->type));
+    for (const cfgval *c = when->child; c; c = c->next) {
+        char ck[KEY_MAX];
+        key_join(ck, key, c->key);
+        if (strcmp(c->key, "equals") != 0)
+            return fail(L, c, ck,
+                        "condition '%s' is not supported by expvarbeat (only when.equals); "
+                        "ignoring it would send events to the wrong topic",
+                        c->key);
+        if (c->type != CFGV_MAP)
+            return fail(L, c, ck, "expected a mapping of fields to values, got %s",
+                        type_name(c->type));
+        if (kv_collect(L, c, "", ck, match_text, &r->equals))
+            return -1;
+    }
+    return 0;
+}
+
+static int topic_rule(loader *L, const cfgval *rule, const char *prefix, kafka_topic_rule *r)
+{
+    static const char *const refused[] = {"mappings", "default"};
+    char key[KEY_MAX];
+    if (rule->type != CFGV_MAP)
+        return fail(L, rule, prefix, "expected a rule (a mapping with topic and when), got %s",
+                    type_name(rule->type));
+    if (walk_keys(L, rule, prefix, "", &topic_rule_section) ||
+        decode_table(L, rule, prefix, &topic_rule_section, r))
+        return -1;
+    for (size_t i = 0; i < COUNT(refused); i++) {
+        const cfgval *u = cfgval_get(rule, refused[i]);
+        key_join(key, prefix, refused[i]);
+        if (u && u->type != CFGV_NULL)
+            return fail(L, u, key,
+                        "topic mappings are not supported by expvarbeat (only topic and "
+                        "when.equals); ignoring them would send events to the wrong topic");
+    }
+    key_join(key, prefix, "topic");
+    if (!r->topic)
+        return fail(L, rule, key, "missing topic: the topic (a format string) this rule picks");
+    if (check_format(L, rule, prefix, "topic", r->topic))
+        return -1;
+    return rule_when(L, rule, prefix, r);
+}
+
+static int kafka_topics(loader *L, const cfgval *sec, kafka_config *kf)
+{
+    const char *key = "output.kafka.topics";
+    const cfgval *t = cfgval_get(sec, "topics");
+    size_t n = 0, i = 0;
+    if (!t || t->type == CFGV_NULL)
+        return 0;
+    if (t->type != CFGV_LIST)
+        return fail(L, t, key, "expected a list of rules, got %s", type_name(t->type));
+    for (const cfgval *c = t->child; c; c = c->next)
+        n++;
+    if (n && !(kf->topics = calloc(n, sizeof *kf->topics)))
+        return oom(L);
+    kf->n_topics = n; /* all zeroed: config_free copes with a half-decoded list */
+    for (const cfgval *c = t->child; c; c = c->next) {
+        char ik[KEY_MAX];
+        key_index(ik, key, i);
+        if (topic_rule(L, c, ik, &kf->topics[i++]))
+            return -1;
+    }
+    return 0;
+}
+
+/* libbeat: at most one member under `partition`, none meaning hash. */
+static int kafka_partition(loader *L, const cfgval *sec, kafka_config *kf)
+{
+    static const struct {
+        const char *name;
+        enum kafka_partitioner p;
+    } names[] = {{"hash", KAFKA_PART_HASH},
+                 {"random", KAFKA_PART_RANDOM},
+                 {"round_robin", KAFKA_PART_ROUND_ROBIN}};
+    const char *key = "output.kafka.partition";
+    const cfgval *p = cfgval_get(sec, "partition"), *first = p ? p->child : NULL;
+    char ck[KEY_MAX];
+    kf->partitioner = KAFKA_PART_HASH;
+    if (!first || p->type != CFGV_MAP)
+        return 0;
+    if (first->next)
+        return fail(L, first->next, key, "only one partitioner may be set (%s and %s)", first->key,
+                    first->next->key);
+    for (size_t i = 0; i < COUNT(names); i++) {
+        if (strcmp(first->key, names[i].name) == 0) {
+            kf->partitioner = names[i].p;
+            return 0;
+        }
+    }
+    key_join(ck, key, first->key);
+    return fail(L, first, ck, "unknown partitioner (use hash, random or round_robin)");
+}
+
+static int kafka_compression(loader *L, const cfgval *sec, kafka_config *kf)
+{
+    if (to_canonical(L, &kf->compression, kafka_compressions, COUNT(kafka_compressions)))
+        return -1;
+    if (strcmp(kf->compression, "gzip") != 0 || kf->compression_level <= 9)
+        return 0;
+    return fail(L, cfgval_get(sec, "compression_level"), "output.kafka.compression_level",
+                "\"%d\" must be between -1 (the codec's default) and 9 with gzip",
+                kf->compression_level);
+}
+
+/* SASL is on when username is set (libbeat); the mechanism then defaults to PLAIN. */
+static int kafka_auth(loader *L, const cfgval *sec, kafka_config *kf)
+{
+    if (kf->username && !kf->password)
+        return fail(L, cfgval_get(sec, "username"), "output.kafka.username",
+                    "password must be set when username is configured");
+    if (kf->password && !kf->username)
+        return fail(L, cfgval_get(sec, "password"), "output.kafka.password",
+                    "set without username: SASL authentication needs both");
+    if (!kf->username) {
+        if (kf->sasl_mechanism)
+            warn_at(get_path(sec, "sasl.mechanism"),
+                    "output.kafka.sasl.mechanism: ignored without username (no SASL)");
+        rel_string(&kf->sasl_mechanism);
+        return 0;
+    }
+    if (!kf->sasl_mechanism && !(kf->sasl_mechanism = strdup("PLAIN")))
+        return oom(L);
+    return to_canonical(L, &kf->sasl_mechanism, kafka_sasl_mechanisms,
+                        COUNT(kafka_sasl_mechanisms));
+}
+
+/* As libbeat: a non-empty `ssl` section turns TLS on unless it says
+ * enabled: false.  Broker addresses have no scheme to decide by, so the
+ * choice is made here and ssl.enabled leaves the load as 0 or 1. */
+static void kafka_tls(const cfgval *sec, kafka_config *kf)
+{
+    const cfgval *ssl = cfgval_get(sec, "ssl");
+    if (kf->ssl.enabled >= 0)
+        return;
+    kf->ssl.enabled = 0;
+    for (const cfgval *c = ssl && ssl->type == CFGV_MAP ? ssl->child : NULL; c; c = c->next)
+        if (c->type != CFGV_NULL)
+            kf->ssl.enabled = 1;
+}
+
+/* Messages are the JSON documents; a format codec would change every one. */
+static int kafka_codec(loader *L, const cfgval *sec)
+{
+    static const struct {
+        const char *rel, *why;
+    } unsupported[] = {
+        {"codec.json.escape_html", "HTML escaping is not supported by expvarbeat; ignored, "
+                                   "<, > and & are written as they are"},
+        {"codec.json.local_time", "local time is not supported by expvarbeat; ignored, "
+                                  "@timestamp stays in UTC"},
+    };
+    const cfgval *f = get_path(sec, "codec.format");
+    if (f && f->type != CFGV_NULL)
+        return fail(L, f, "output.kafka.codec.format",
+                    "the format codec is not supported by expvarbeat (only codec.json): the "
+                    "messages would not have the shape consumers expect");
+    for (size_t i = 0; i < COUNT(unsupported); i++) {
+        char key[KEY_MAX];
+        const cfgval *v = get_path(sec, unsupported[i].rel);
+        int on = 0;
+        key_join(key, "output.kafka", unsupported[i].rel);
+        if (v && v->type != CFGV_NULL && dec_bool(L, v, key, NULL, &on))
+            return -1;
+        if (on)
+            warn_at(v, "%s: %s", key, unsupported[i].why);
+    }
+    return 0;
+}
+
+/* The idempotent producer needs acks from all in-sync replicas (librdkafka
+ * refuses anything else), so it implies required_acks: -1 unless the user
+ * asked for fewer, which is a contradiction better reported here. */
+static int kafka_idempotent(loader *L, const cfgval *sec, kafka_config *kf)
+{
+    const cfgval *acks = cfgval_get(sec, "required_acks");
+    if (!kf->idempotent)
+        return 0;
+    if (acks && acks->type != CFGV_NULL && kf->required_acks != -1)
+        return fail(L, acks, "output.kafka.required_acks",
+                    "must be -1 (all replicas) with idempotent: true, got %d", kf->required_acks);
+    kf->required_acks = -1;
+    return 0;
+}
+
+static int finish_kafka(loader *L, const cfgval *root, const cfgval *sec)
+{
+    (void)root;
+    kafka_config *kf = &L->cfg->output.kafka;
+    const char *p = "output.kafka";
+    if (check_hosts(L, sec, p, &kf->hosts) || kafka_topics(L, sec, kf))
+        return -1;
+    if (!kf->topic && kf->n_topics == 0)
+        return fail(L, sec, "output.kafka.topic",
+                    "no topic configured: either 'topic' or 'topics' must be defined");
+    if (check_format(L, sec, p, "topic", kf->topic) || check_format(L, sec, p, "key", kf->key) ||
+        kafka_partition(L, sec, kf) || kafka_compression(L, sec, kf) || kafka_auth(L, sec, kf) ||
+        check_backoff(L, sec, p, &kf->backoff) || kafka_codec(L, sec) ||
+        kafka_idempotent(L, sec, kf))
+        return -1;
+    kafka_tls(sec, kf);
+    return 0;
+}
+
+static void kafka_free(kafka_config *kf)
+{
+    for (size_t i = 0; i < kf->n_topics; i++) {
+        free_table(&topic_rule_section, &kf->topics[i]);
+        kvlist_clear(&kf->topics[i].equals);
+    }
+    free(kf->topics);
+    kf->topics = NULL;
+    kf->n_topics = 0;
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -2003,13 +2486,15 @@ static const struct output_kind {
     const char *name;
     const section *sec; /* NULL: a libbeat output expvarbeat does not have yet */
     enum output_type type;
+    /* cross-key rules, for the chosen output only */
+    int (*finish)(loader *L, const cfgval *root, const cfgval *sec);
 } output_kinds[] = {
-    {"console", &console_section, OUTPUT_CONSOLE},
-    {"file", &file_section, OUTPUT_FILE},
-    {"elasticsearch", &es_section, OUTPUT_ELASTICSEARCH},
-    {"kafka", NULL, OUTPUT_CONSOLE},
-    {"logstash", NULL, OUTPUT_CONSOLE},
-    {"redis", NULL, OUTPUT_CONSOLE},
+    {"console", &console_section, OUTPUT_CONSOLE, NULL},
+    {"file", &file_section, OUTPUT_FILE, NULL},
+    {"elasticsearch", &es_section, OUTPUT_ELASTICSEARCH, finish_es},
+    {"kafka", &kafka_section, OUTPUT_KAFKA, finish_kafka},
+    {"logstash", NULL, OUTPUT_CONSOLE, NULL},
+    {"redis", NULL, OUTPUT_CONSOLE, NULL},
 };
 
 /* As libbeat: a present output section is on unless it says enabled: false. */
@@ -2062,8 +2547,8 @@ static int output_kind_of(loader *L, const cfgval *chosen, const struct output_k
         return fail(L, chosen, key, "unknown output type '%s'", chosen->key);
     if (!(*kind)->sec)
         return fail(L, chosen, key,
-                    "output.%s is not supported yet (use output.elasticsearch, output.console "
-                    "or output.file)",
+                    "output.%s is not supported yet (use output.elasticsearch, output.kafka, "
+                    "output.console or output.file)",
                     chosen->key);
     return chosen->type == CFGV_MAP ? walk_keys(L, chosen, key, "", (*kind)->sec) : 0;
 }
@@ -2087,7 +2572,7 @@ static int load_output(loader *L, const cfgval *root)
         if (k->sec && decode_table(L, k == kind ? chosen : NULL, prefix, k->sec, oc))
             return -1;
     }
-    return kind->type == OUTPUT_ELASTICSEARCH ? finish_es(L, root, chosen) : 0;
+    return kind->finish ? kind->finish(L, root, chosen) : 0;
 }
 
 /* ---- the load ----------------------------------------------------------- */
@@ -2248,6 +2733,8 @@ void config_free(config *c)
     free_table(&console_section, &c->output);
     free_table(&file_section, &c->output);
     free_table(&es_section, &c->output);
+    free_table(&kafka_section, &c->output);
+    kafka_free(&c->output.kafka);
     free(c->path.home);
     free(c->path.config);
     free(c->path.data);

@@ -14,7 +14,7 @@ const output_ops *output_ops_for(enum output_type t)
     case OUTPUT_ELASTICSEARCH:
         return &out_elasticsearch_ops;
     case OUTPUT_KAFKA:
-        return NULL; /* being written: see out_kafka.c */
+        return &out_kafka_ops;
     }
     return NULL;
 }

@@ -3,7 +3,9 @@
  * multi-file merge, every error case (message names file, line and key),
  * warnings (stderr captured) and the cfgval tree / JSON rendering;
  * output.elasticsearch (defaults, presets, auth, format strings, the
- * custom-index rule, non_indexable_policy), setup.* and shutdown_timeout.
+ * custom-index rule, non_indexable_policy), setup.* and shutdown_timeout;
+ * output.kafka (defaults, every key, topic rules, partitioners, SASL, TLS,
+ * the codec, what is refused and what is only warned about).
  * Fixtures live in $EXPVARBEAT_TEST_DATA/config. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -584,8 +586,19 @@ static void test_errors(void **state)
          "err-two-outputs.yml:3: output.file: more than one output configured"},
         {"err-unknown-output.yml",
          "err-unknown-output.yml:2: output.foo: unknown output type 'foo'"},
-        {"err-kafka-output.yml",
-         "err-kafka-output.yml:6: output.kafka: output.kafka is not supported yet"},
+        {"err-logstash-output.yml",
+         "err-logstash-output.yml:6: output.logstash: output.logstash is not supported yet"},
+        {"err-kafka-topic.yml", "err-kafka-topic.yml:9: output.kafka.topic: invalid format string "
+                                "\"golang-%{[service.address]\": "},
+        {"err-kafka-when.yml",
+         "err-kafka-when.yml:10: output.kafka.topics.0.when.contains: condition 'contains' is not "
+         "supported by expvarbeat (only when.equals); ignoring it would send events to the wrong "
+         "topic"},
+        {"err-kafka-partition.yml",
+         "err-kafka-partition.yml:10: output.kafka.partition: only one partitioner may be set "
+         "(round_robin and random)"},
+        {"err-kafka-notopic.yml", "err-kafka-notopic.yml:6: output.kafka.topic: no topic "
+                                  "configured: either 'topic' or 'topics' must be defined"},
         {"err-es-two-outputs.yml",
          "err-es-two-outputs.yml:3: output.elasticsearch: more than one output configured "
          "(output.console is enabled too)"},
@@ -1149,6 +1162,532 @@ static void test_shutdown_timeout(void **state)
     done(&r);
 }
 
+/* ---- output.kafka ---- */
+
+/* defaults.yml with a Kafka output of one broker and topic "metrics", then extra. */
+static void load_kafka(run *r, const char *const *extra, size_t n)
+{
+    const char *files[] = {"defaults.yml"};
+    const char *ovr[16] = {"output.kafka.hosts=[k1:9092]", "output.kafka.topic=metrics"};
+    assert_true(n <= 14);
+    for (size_t i = 0; i < n; i++)
+        ovr[2 + i] = extra[i];
+    load(r, NULL, files, 1, ovr, n + 2);
+}
+
+static void test_kafka_defaults(void **state)
+{
+    (void)state;
+    run r;
+    load_kafka(&r, NULL, 0);
+    expect_ok(&r);
+    const kafka_config *k = &r.cfg->output.kafka;
+    assert_int_equal(r.cfg->output.type, OUTPUT_KAFKA);
+    assert_int_equal(k->hosts.n, 1);
+    assert_string_equal(k->hosts.v[0], "k1:9092");
+    assert_string_equal(k->topic, "metrics");
+    assert_null(k->topics);
+    assert_int_equal(k->n_topics, 0);
+    assert_null(k->key);
+    assert_int_equal(k->partitioner, KAFKA_PART_HASH);
+    assert_int_equal(k->hash_fields.n, 0);
+    assert_int_equal(k->hash_random, 1); /* libbeat's hash partitioner default */
+    assert_int_equal(k->group_events, 1);
+    assert_int_equal(k->reachable_only, 0);
+    assert_int_equal(k->required_acks, 1);
+    assert_string_equal(k->compression, "gzip");
+    assert_int_equal(k->compression_level, 4);
+    assert_int_equal(k->max_message_bytes, 1000000);
+    assert_string_equal(k->client_id, "beats");
+    assert_string_equal(k->version, "2.1.0");
+    assert_null(k->username);
+    assert_null(k->password);
+    assert_null(k->sasl_mechanism);
+    assert_int_equal(k->ssl.enabled, 0); /* no ssl section: plaintext */
+    assert_int_equal(k->ssl.verification_mode, SSL_VERIFY_FULL);
+    assert_int_equal(k->ssl.certificate_authorities.n, 0);
+    assert_null(k->ssl.certificate);
+    assert_null(k->ssl.key);
+    assert_int_equal(k->timeout_ms, 30000);
+    assert_int_equal(k->broker_timeout_ms, 10000);
+    assert_int_equal(k->keep_alive_ms, 0);
+    assert_int_equal(k->bulk_max_size, 2048);
+    assert_int_equal(k->bulk_flush_frequency_ms, 0);
+    assert_int_equal(k->max_retries, 3);
+    assert_int_equal(k->backoff.init_ms, 1000);
+    assert_int_equal(k->backoff.max_ms, 60000);
+    assert_int_equal(k->metadata_refresh_ms, 600000);
+    assert_int_equal(k->metadata_retry_max, 3);
+    assert_int_equal(k->metadata_retry_backoff_ms, 250);
+    assert_int_equal(k->metadata_full, 0);
+    assert_int_equal(k->headers.n, 0);
+    assert_int_equal(k->codec_pretty, 0);
+    assert_int_equal(k->idempotent, 0);
+    assert_string_equal(r.log, "");
+    done(&r);
+}
+
+/* "" is "not set", as in libbeat: the default, or NULL */
+static void test_kafka_empty_strings(void **state)
+{
+    (void)state;
+    run r;
+    const char *empty[] = {"output.kafka.key=''", "output.kafka.client_id=''",
+                           "output.kafka.compression=''", "output.kafka.version=''"};
+    load_kafka(&r, empty, 4);
+    expect_ok(&r);
+    assert_null(r.cfg->output.kafka.key);
+    assert_string_equal(r.cfg->output.kafka.client_id, "beats");
+    assert_string_equal(r.cfg->output.kafka.compression, "gzip");
+    assert_string_equal(r.cfg->output.kafka.version, "2.1.0");
+    done(&r);
+}
+
+static void test_kafka_full(void **state)
+{
+    (void)state;
+    run r;
+    unsetenv("EXPVARBEAT_TEST_KAFKA_USER");
+    load1(&r, "kafka-full.yml");
+    expect_ok(&r);
+    const kafka_config *k = &r.cfg->output.kafka;
+    assert_int_equal(r.cfg->output.type, OUTPUT_KAFKA);
+    assert_int_equal(k->hosts.n, 2);
+    assert_string_equal(k->hosts.v[1], "kafka2:9093");
+    assert_string_equal(k->topic, "golang-%{[fields.team]}");
+    assert_int_equal(k->n_topics, 1);
+    assert_string_equal(k->topics[0].topic, "golang-heap");
+    assert_int_equal(k->topics[0].equals.n, 1);
+    assert_string_equal(k->topics[0].equals.v[0].key, "metricset.name");
+    assert_string_equal(k->topics[0].equals.v[0].value, "heap");
+    assert_string_equal(k->key, "%{[service.address]}");
+    assert_int_equal(k->partitioner, KAFKA_PART_HASH);
+    assert_int_equal(k->hash_fields.n, 2);
+    assert_string_equal(k->hash_fields.v[0], "service.address");
+    assert_string_equal(k->hash_fields.v[1], "metricset.name");
+    assert_int_equal(k->hash_random, 0);
+    assert_int_equal(k->reachable_only, 1);
+    assert_int_equal(k->required_acks, -1);
+    assert_string_equal(k->compression, "lz4"); /* as out_kafka.c names it */
+    assert_int_equal(k->compression_level, 12);
+    assert_int_equal(k->max_message_bytes, 2000000);
+    assert_string_equal(k->client_id, "expvarbeat-web");
+    assert_string_equal(k->version, "0.10.2.1");
+    assert_string_equal(k->username, "metrics");
+    assert_string_equal(k->password, "secret");
+    assert_string_equal(k->sasl_mechanism, "SCRAM-SHA-512");
+    assert_int_equal(k->ssl.enabled, 1); /* an ssl section turns TLS on */
+    assert_int_equal(k->ssl.verification_mode, SSL_VERIFY_STRICT);
+    assert_int_equal(k->ssl.certificate_authorities.n, 1);
+    assert_string_equal(k->ssl.certificate_authorities.v[0], "/etc/kafka-ca.pem");
+    assert_string_equal(k->ssl.certificate, "/etc/kafka.pem");
+    assert_string_equal(k->ssl.key, "/etc/kafka.key");
+    assert_int_equal(k->timeout_ms, 5000);
+    assert_int_equal(k->broker_timeout_ms, 3000);
+    assert_int_equal(k->keep_alive_ms, 30000);
+    assert_int_equal(k->bulk_max_size, 500);
+    assert_int_equal(k->bulk_flush_frequency_ms, 250);
+    assert_int_equal(k->max_retries, -1);
+    assert_int_equal(k->backoff.init_ms, 2000);
+    assert_int_equal(k->backoff.max_ms, 120000);
+    assert_int_equal(k->metadata_refresh_ms, 60000);
+    assert_int_equal(k->metadata_retry_max, 5);
+    assert_int_equal(k->metadata_retry_backoff_ms, 1000);
+    assert_int_equal(k->metadata_full, 1);
+    assert_int_equal(k->headers.n, 2); /* a list: the same name may repeat */
+    assert_string_equal(k->headers.v[0].key, "X-Source");
+    assert_string_equal(k->headers.v[0].value, "expvarbeat");
+    assert_string_equal(k->headers.v[1].key, "X-Source");
+    assert_string_equal(k->headers.v[1].value, "2");
+    assert_int_equal(k->codec_pretty, 1);
+    assert_int_equal(k->idempotent, 1);
+    assert_string_equal(r.log, ""); /* escape_html/local_time false is what expvarbeat does */
+    done(&r);
+}
+
+static void test_kafka_metricbeat(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "kafka-metricbeat.yml");
+    expect_ok(&r);
+    const kafka_config *k = &r.cfg->output.kafka;
+    assert_int_equal(r.cfg->output.type, OUTPUT_KAFKA);
+    assert_int_equal(k->hosts.n, 3);
+    assert_string_equal(k->topic, "%{[fields.log_topic]}");
+    assert_int_equal(k->partitioner, KAFKA_PART_ROUND_ROBIN);
+    assert_int_equal(k->group_events, 1);
+    assert_int_equal(k->reachable_only, 0);
+    assert_string_equal(k->compression, "gzip");
+    assert_string_equal(k->version, "1.0.0");
+    assert_null(k->key);
+    assert_null(k->username);
+    assert_null(k->sasl_mechanism);
+    assert_int_equal(k->headers.n, 2);
+    assert_string_equal(k->headers.v[1].key, "another-key");
+    assert_string_equal(k->headers.v[1].value, "another value");
+    assert_string_equal(r.log, ""); /* not one warning for Metricbeat's own example */
+    done(&r);
+}
+
+static void test_kafka_topics(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "kafka-topics.yml");
+    expect_ok(&r);
+    const kafka_config *k = &r.cfg->output.kafka;
+    assert_null(k->topic); /* topics alone is enough */
+    assert_int_equal(k->n_topics, 3);
+    const kafka_topic_rule *t = k->topics;
+    assert_string_equal(t[0].topic, "golang-%{[service.address]}");
+    assert_int_equal(t[0].equals.n, 2);
+    assert_string_equal(t[0].equals.v[0].key, "metricset.name");
+    assert_string_equal(t[0].equals.v[0].value, "expvar");
+    assert_string_equal(t[0].equals.v[1].key, "fields.team");
+    assert_string_equal(t[0].equals.v[1].value, "web");
+    /* values as the event's JSON shows them: typed as libbeat reads them */
+    assert_string_equal(t[1].topic, "golang-heap");
+    assert_int_equal(t[1].equals.n, 4);
+    assert_string_equal(t[1].equals.v[0].key, "golang.heap.gc.next_gc_limit");
+    assert_string_equal(t[1].equals.v[0].value, "16");
+    assert_string_equal(t[1].equals.v[1].value, "golang");
+    assert_string_equal(t[1].equals.v[2].key, "fields.canary");
+    assert_string_equal(t[1].equals.v[2].value, "true");
+    assert_string_equal(t[1].equals.v[3].value, "1.5");
+    /* no condition: the rule always matches */
+    assert_string_equal(t[2].topic, "golang-other");
+    assert_int_equal(t[2].equals.n, 0);
+    assert_string_equal(r.log, "");
+    done(&r);
+}
+
+static void test_kafka_topic_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *set, *err;
+    } bad[] = {
+        {"output.kafka.topics=[{topic: a, mappings: {x: y}}]",
+         "-E:3: output.kafka.topics.0.mappings: topic mappings are not supported by expvarbeat"},
+        {"output.kafka.topics=[{topic: a, default: b}]",
+         "-E:3: output.kafka.topics.0.default: topic mappings are not supported"},
+        {"output.kafka.topics=[{topic: a}, {when.equals: {a: b}}]",
+         "-E:3: output.kafka.topics.1.topic: missing topic"},
+        {"output.kafka.topics=[{topic: 'a-%{[x'}]",
+         "-E:3: output.kafka.topics.0.topic: invalid format string \"a-%{[x\""},
+        {"output.kafka.topics=[{topic: a, when.regexp: {a: b}}]",
+         "-E:3: output.kafka.topics.0.when.regexp: condition 'regexp' is not supported"},
+        {"output.kafka.topics=[{topic: a, when.equals: {a: b}, when.not: {x: 1}}]",
+         "-E:3: output.kafka.topics.0.when.not: condition 'not' is not supported"},
+        {"output.kafka.topics=[{topic: a, when.equals: {a: ~}}]",
+         "-E:3: output.kafka.topics.0.when.equals.a: expected a value to compare the field with"},
+        {"output.kafka.topics=[{topic: a, when.equals: {a: [1]}}]",
+         "-E:3: output.kafka.topics.0.when.equals.a: expected a string, number or boolean, got a "
+         "list"},
+        {"output.kafka.topics=[{topic: a, when: always}]",
+         "-E:3: output.kafka.topics.0.when: expected a condition"},
+        {"output.kafka.topics=[golang]",
+         "-E:3: output.kafka.topics.0: expected a rule (a mapping with topic and when), got a "
+         "string"},
+        {"output.kafka.topics={topic: a}", "-E:3: output.kafka.topics: expected a list of rules"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run r;
+        load_kafka(&r, &bad[i].set, 1);
+        expect_error(&r, bad[i].err);
+        done(&r);
+    }
+}
+
+static void test_kafka_partition(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *set;
+        enum kafka_partitioner p;
+        int group, reachable, random;
+    } cases[] = {
+        {"output.kafka.partition={}", KAFKA_PART_HASH, 1, 0, 1},
+        {"output.kafka.partition.hash=~", KAFKA_PART_HASH, 1, 0, 1},
+        {"output.kafka.partition.hash={random: false, reachable_only: true}", KAFKA_PART_HASH, 1, 1,
+         0},
+        {"output.kafka.partition.random=~", KAFKA_PART_RANDOM, 1, 0, 1},
+        {"output.kafka.partition.random={group_events: 5, reachable_only: true}", KAFKA_PART_RANDOM,
+         5, 1, 1},
+        {"output.kafka.partition.round_robin={}", KAFKA_PART_ROUND_ROBIN, 1, 0, 1},
+        {"output.kafka.partition.round_robin={group_events: 7, reachable_only: true}",
+         KAFKA_PART_ROUND_ROBIN, 7, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run r;
+        load_kafka(&r, &cases[i].set, 1);
+        expect_ok(&r);
+        const kafka_config *k = &r.cfg->output.kafka;
+        assert_int_equal(k->partitioner, cases[i].p);
+        assert_int_equal(k->group_events, cases[i].group);
+        assert_int_equal(k->reachable_only, cases[i].reachable);
+        assert_int_equal(k->hash_random, cases[i].random);
+        assert_string_equal(r.log, "");
+        done(&r);
+    }
+    static const struct {
+        const char *set[2], *err;
+    } bad[] = {
+        {{"output.kafka.partition.hash={}", "output.kafka.partition.random={}"},
+         "-E:4: output.kafka.partition: only one partitioner may be set (hash and random)"},
+        {{"output.kafka.partition.sticky={}"},
+         "-E:3: output.kafka.partition.sticky: unknown partitioner (use hash, random or "
+         "round_robin)"},
+        {{"output.kafka.partition.random.group_events=0"},
+         "-E:3: output.kafka.partition.random.group_events: \"0\" must be 1 or more"},
+        {{"output.kafka.partition.round_robin.group_events=0"},
+         "-E:3: output.kafka.partition.round_robin.group_events: \"0\" must be 1 or more"},
+        {{"output.kafka.partition.hash=true"},
+         "-E:3: output.kafka.partition.hash: expected a mapping, got a boolean"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run r;
+        load_kafka(&r, bad[i].set, bad[i].set[1] ? 2 : 1);
+        expect_error(&r, bad[i].err);
+        done(&r);
+    }
+}
+
+static void test_kafka_sasl(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *set[3];
+        const char *mechanism; /* NULL: no SASL */
+    } ok[] = {
+        {{"output.kafka.username=u", "output.kafka.password=p"}, "PLAIN"},
+        {{"output.kafka.username=u", "output.kafka.password=p",
+          "output.kafka.sasl.mechanism=plain"},
+         "PLAIN"},
+        {{"output.kafka.username=u", "output.kafka.password=p",
+          "output.kafka.sasl.mechanism=SCRAM-SHA-256"},
+         "SCRAM-SHA-256"},
+        {{"output.kafka.username=u", "output.kafka.password=p",
+          "output.kafka.sasl.mechanism=Scram-Sha-512"},
+         "SCRAM-SHA-512"},
+        {{"output.kafka.username=''", "output.kafka.password=''"}, NULL},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        size_t n = 0;
+        while (n < 3 && ok[i].set[n])
+            n++;
+        run r;
+        load_kafka(&r, ok[i].set, n);
+        expect_ok(&r);
+        if (ok[i].mechanism) {
+            assert_string_equal(r.cfg->output.kafka.sasl_mechanism, ok[i].mechanism);
+            assert_string_equal(r.cfg->output.kafka.username, "u");
+            assert_string_equal(r.cfg->output.kafka.password, "p");
+        } else {
+            assert_null(r.cfg->output.kafka.sasl_mechanism);
+            assert_null(r.cfg->output.kafka.username);
+        }
+        assert_string_equal(r.log, "");
+        done(&r);
+    }
+    static const struct {
+        const char *set[3], *err;
+    } bad[] = {
+        {{"output.kafka.username=u"},
+         "-E:3: output.kafka.username: password must be set when username is configured"},
+        {{"output.kafka.password=p"},
+         "-E:3: output.kafka.password: set without username: SASL authentication needs both"},
+        {{"output.kafka.username=u", "output.kafka.password=p",
+          "output.kafka.sasl.mechanism=GSSAPI"},
+         "-E:5: output.kafka.sasl.mechanism: invalid value \"GSSAPI\" (must be one of PLAIN, "
+         "SCRAM-SHA-256, SCRAM-SHA-512)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t n = 0;
+        while (n < 3 && bad[i].set[n])
+            n++;
+        run r;
+        load_kafka(&r, bad[i].set, n);
+        expect_error(&r, bad[i].err);
+        assert_null(strstr(r.err, "=p")); /* the password is not echoed */
+        done(&r);
+    }
+}
+
+static void test_kafka_tls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *set[2];
+        int enabled;
+    } cases[] = {
+        {{NULL}, 0},
+        {{"output.kafka.ssl.verification_mode=none"}, 1},
+        {{"output.kafka.ssl.certificate_authorities=[/ca.pem]"}, 1},
+        {{"output.kafka.ssl.enabled=true"}, 1},
+        {{"output.kafka.ssl.enabled=false", "output.kafka.ssl.certificate_authorities=[/ca.pem]"},
+         0},
+        {{"output.kafka.ssl={}"}, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = 0;
+        while (n < 2 && cases[i].set[n])
+            n++;
+        run r;
+        load_kafka(&r, cases[i].set, n);
+        expect_ok(&r);
+        assert_int_equal(r.cfg->output.kafka.ssl.enabled, cases[i].enabled);
+        done(&r);
+    }
+}
+
+static void test_kafka_bad_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *set, *err;
+    } cases[] = {
+        {"output.kafka.hosts=[]", "-E:3: output.kafka.hosts: missing required field"},
+        {"output.kafka.hosts=[k1, '']", "-E:3: output.kafka.hosts: host 1 is empty"},
+        {"output.kafka.compression=brotli",
+         "-E:3: output.kafka.compression: invalid value \"brotli\" (must be one of none, gzip, "
+         "snappy, lz4, zstd)"},
+        {"output.kafka.compression_level=10",
+         "-E:3: output.kafka.compression_level: \"10\" must be between -1 (the codec's default) "
+         "and 9 with gzip"},
+        {"output.kafka.compression_level=13",
+         "-E:3: output.kafka.compression_level: \"13\" must be between -1 (the codec's default) "
+         "and 12"},
+        {"output.kafka.compression_level=-2", "output.kafka.compression_level: \"-2\" must be"},
+        {"output.kafka.required_acks=2",
+         "-E:3: output.kafka.required_acks: \"2\" must be -1 (all replicas), 0 (no acks) or 1 "
+         "(the leader)"},
+        {"output.kafka.max_message_bytes=0",
+         "-E:3: output.kafka.max_message_bytes: \"0\" must be positive"},
+        {"output.kafka.version=2.x",
+         "-E:3: output.kafka.version: invalid value \"2.x\" (must be a Kafka version such as "
+         "2.1.0 or 0.10.2.1)"},
+        {"output.kafka.version=1.2.3.4.5", "output.kafka.version: invalid value \"1.2.3.4.5\""},
+        {"output.kafka.version=latest", "output.kafka.version: invalid value \"latest\""},
+        {"output.kafka.key='%{[service.address'",
+         "-E:3: output.kafka.key: invalid format string \"%{[service.address\""},
+        {"output.kafka.timeout=0s", "-E:3: output.kafka.timeout: \"0s\" must be positive"},
+        {"output.kafka.broker_timeout=0", "-E:3: output.kafka.broker_timeout: \"0\" must be"},
+        {"output.kafka.keep_alive=-1s", "-E:3: output.kafka.keep_alive: \"-1s\" must be 0 or more"},
+        {"output.kafka.bulk_max_size=0", "-E:3: output.kafka.bulk_max_size: \"0\" must be"},
+        {"output.kafka.metadata.retry.max=-1",
+         "-E:3: output.kafka.metadata.retry.max: \"-1\" must be 0 or more"},
+        {"output.kafka.backoff.init=2m",
+         "-E:3: output.kafka.backoff.init: 120000 ms is more than backoff.max (60000 ms)"},
+        {"output.kafka.codec.format.string='%{[message]}'",
+         "-E:3: output.kafka.codec.format: the format codec is not supported by expvarbeat"},
+        {"output.kafka.codec.json.pretty=maybe",
+         "-E:3: output.kafka.codec.json.pretty: expected a boolean"},
+        {"output.kafka.idempotent=1", "-E:3: output.kafka.idempotent: expected a boolean"},
+        {"output.kafka.headers={X-A: b}",
+         "-E:3: output.kafka.headers: expected a list of {key: ..., value: ...} entries, got a "
+         "mapping"},
+        {"output.kafka.headers=[{value: b}]",
+         "-E:3: output.kafka.headers.0.key: missing or empty header name"},
+        {"output.kafka.headers=[x]",
+         "-E:3: output.kafka.headers.0: expected a mapping with key and value, got a string"},
+        {"output.kafka.ssl.verification_mode=maybe",
+         "-E:3: output.kafka.ssl.verification_mode: invalid value \"maybe\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run r;
+        load_kafka(&r, &cases[i].set, 1);
+        expect_error(&r, cases[i].err);
+        done(&r);
+    }
+}
+
+/* libbeat's spellings of compression, given to out_kafka.c by one name each */
+static void test_kafka_compression(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *set, *want;
+    } names[] = {{"off", "none"},      {"NO", "none"},   {"None", "none"}, {"GZip", "gzip"},
+                 {"snappy", "snappy"}, {"zstd", "zstd"}, {"LZ4", "lz4"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char e[64];
+        snprintf(e, sizeof e, "output.kafka.compression=%s", names[i].set);
+        const char *set[] = {e, "output.kafka.compression_level=12"};
+        run r;
+        load_kafka(&r, set, strcmp(names[i].want, "gzip") == 0 ? 1 : 2);
+        expect_ok(&r);
+        assert_string_equal(r.cfg->output.kafka.compression, names[i].want);
+        done(&r);
+    }
+}
+
+static void test_kafka_idempotent(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *set[2];
+        int acks;
+        const char *err;
+    } cases[] = {
+        {{"output.kafka.idempotent=true"}, -1, NULL}, /* implied */
+        {{"output.kafka.idempotent=true", "output.kafka.required_acks=-1"}, -1, NULL},
+        {{"output.kafka.idempotent=false", "output.kafka.required_acks=0"}, 0, NULL},
+        {{"output.kafka.idempotent=true", "output.kafka.required_acks=1"},
+         0,
+         "-E:4: output.kafka.required_acks: must be -1 (all replicas) with idempotent: true, got "
+         "1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run r;
+        load_kafka(&r, cases[i].set, cases[i].set[1] ? 2 : 1);
+        if (cases[i].err) {
+            expect_error(&r, cases[i].err);
+        } else {
+            expect_ok(&r);
+            assert_int_equal(r.cfg->output.kafka.required_acks, cases[i].acks);
+        }
+        done(&r);
+    }
+}
+
+static void test_kafka_warnings(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "kafka-warnings.yml");
+    expect_ok(&r);
+    const kafka_config *k = &r.cfg->output.kafka;
+    assert_null(k->sasl_mechanism);
+    assert_int_equal(k->n_topics, 1);
+    assert_int_equal(k->headers.n, 1);
+    expect_log(&r, "kafka-warnings.yml:8: output.kafka.kerberos: Kerberos (GSSAPI) is not "
+                   "supported by expvarbeat; ignored");
+    expect_log(&r, "kafka-warnings.yml:10: output.kafka.channel_buffer_size: not supported by "
+                   "expvarbeat; ignored");
+    expect_log(&r, "kafka-warnings.yml:11: output.kafka.sasl.mechanism: ignored without username");
+    expect_log(&r, "kafka-warnings.yml:12: output.kafka.codec.json.escape_html: HTML escaping is "
+                   "not supported");
+    expect_log(&r, "kafka-warnings.yml:13: output.kafka.codec.json.local_time: local time is not "
+                   "supported by expvarbeat; ignored, @timestamp stays in UTC");
+    expect_log(&r, "kafka-warnings.yml:14: output.kafka.ssl.supported_protocols: not supported");
+    expect_log(&r, "kafka-warnings.yml:15: unknown key 'output.kafka.partition.hash.bogus'");
+    expect_log(&r, "kafka-warnings.yml:16: unknown key 'output.kafka.colour'");
+    expect_log(&r, "kafka-warnings.yml:19: unknown key 'output.kafka.topics.0.colour'");
+    expect_log(&r, "kafka-warnings.yml:21: unknown key 'output.kafka.headers.0.colour'");
+    done(&r);
+
+    /* a disabled Kafka section is not read at all */
+    const char *files[] = {"kafka-warnings.yml"};
+    const char *ovr[] = {"output.kafka.enabled=false", "output.kafka.codec.format.string=x"};
+    load(&r, NULL, files, 1, ovr, 2);
+    expect_ok(&r);
+    assert_int_equal(r.cfg->output.type, OUTPUT_CONSOLE);
+    assert_string_equal(r.log, "");
+    done(&r);
+}
+
 static void test_reference_config(void **state)
 {
     (void)state;
@@ -1161,6 +1700,54 @@ static void test_reference_config(void **state)
     assert_int_equal(r.cfg->n_modules, 1);
     assert_string_equal(r.cfg->modules[0].expvar_namespace, "example");
     assert_string_equal(r.log, ""); /* every key it shows is one expvarbeat reads */
+    done(&r);
+}
+
+/* The reference's Kafka section with every setting line ("  #key: value")
+ * uncommented must load as written: each documented key and example value
+ * is one expvarbeat reads, without a warning. */
+static void test_reference_kafka(void **state)
+{
+    (void)state;
+    char path[4200], line[512];
+    snprintf(path, sizeof path, "%s/../../conf/expvarbeat.reference.yml", data_dir());
+    FILE *in = fopen(path, "r");
+    assert_non_null(in);
+    char tmp[] = "/tmp/expvarbeat-test-kafka-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    FILE *out = fdopen(fd, "w");
+    assert_non_null(out);
+    fputs("metricbeat.modules:\n  - module: golang\n    hosts: [\"localhost:6060\"]\n"
+          "    expvar.namespace: app\n",
+          out);
+    int in_kafka = 0, settings = 0;
+    while (fgets(line, sizeof line, in)) {
+        if (strncmp(line, "#output.", 8) == 0)
+            in_kafka = strncmp(line, "#output.kafka:", 14) == 0;
+        else if (line[0] == '#' && line[1] != 'o')
+            in_kafka = 0; /* the next section's banner */
+        char *hash = line + strspn(line, " ");
+        if (!in_kafka || *hash != '#' || !(hash[1] >= 'a' && hash[1] <= 'z'))
+            continue;
+        memmove(hash, hash + 1, strlen(hash));
+        fputs(line, out);
+        settings++;
+    }
+    fclose(in);
+    fclose(out);
+    assert_true(settings >= 39); /* the section was found and read to its end */
+    const char *files[] = {tmp};
+    run r;
+    load(&r, NULL, files, 1, NULL, 0);
+    unlink(tmp);
+    expect_ok(&r);
+    const kafka_config *k = &r.cfg->output.kafka;
+    assert_int_equal(r.cfg->output.type, OUTPUT_KAFKA);
+    assert_string_equal(k->hosts.v[0], "localhost:9092");
+    assert_string_equal(k->topic, "expvarbeat");
+    assert_int_equal(k->ssl.enabled, 1);
+    assert_string_equal(r.log, "");
     done(&r);
 }
 
@@ -1193,7 +1780,21 @@ int main(void)
         cmocka_unit_test(test_es_custom_index),
         cmocka_unit_test(test_setup_warnings),
         cmocka_unit_test(test_shutdown_timeout),
+        cmocka_unit_test(test_kafka_defaults),
+        cmocka_unit_test(test_kafka_empty_strings),
+        cmocka_unit_test(test_kafka_full),
+        cmocka_unit_test(test_kafka_metricbeat),
+        cmocka_unit_test(test_kafka_topics),
+        cmocka_unit_test(test_kafka_topic_errors),
+        cmocka_unit_test(test_kafka_partition),
+        cmocka_unit_test(test_kafka_sasl),
+        cmocka_unit_test(test_kafka_tls),
+        cmocka_unit_test(test_kafka_bad_values),
+        cmocka_unit_test(test_kafka_compression),
+        cmocka_unit_test(test_kafka_idempotent),
+        cmocka_unit_test(test_kafka_warnings),
         cmocka_unit_test(test_reference_config),
+        cmocka_unit_test(test_reference_kafka),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
