@@ -17,15 +17,10 @@ pids=""
 trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 [ -x build/expvarbeat ] || { cmake -S . -B build >/dev/null && cmake --build build -j >/dev/null; }
-GOPROXY=off GO111MODULE=off GOCACHE="$work/gocache" go build -o "$work/gotargets" bench/gotargets/main.go
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/lib.sh
 es_port=$(free_port)
 http_port=$(free_port)
-
-: > "$work/addrs"
-"$work/gotargets" -n "$n" >> "$work/addrs" &
-pids="$pids $!"
-while [ "$(wc -l < "$work/addrs")" -lt "$n" ]; do sleep 0.1; done
+start_targets "$n"
 
 {
     echo "metricbeat.max_start_delay: ${period}"
@@ -33,13 +28,7 @@ while [ "$(wc -l < "$work/addrs")" -lt "$n" ]; do sleep 0.1; done
     echo "http: {enabled: true, host: 127.0.0.1, port: ${http_port}}"
     echo "queue.mem: {events: ${queue}, flush: {min_events: 1600, timeout: 1s}}"
     echo "output.elasticsearch: {hosts: ['http://127.0.0.1:${es_port}'], backoff: {max: 2s}}"
-    echo "metricbeat.modules:"
-    echo "  - module: golang"
-    echo "    metricsets: [expvar, heap]"
-    echo "    period: ${period}"
-    echo "    expvar.namespace: bench"
-    echo "    hosts:"
-    sed 's/^/      - /' "$work/addrs"
+    modules_yaml "$period"
 } > "$work/bench.yml"
 
 build/expvarbeat -e -c "$work/bench.yml" --path.data "$work/data" 2> "$work/log" &
@@ -47,14 +36,7 @@ beat=$!
 pids="$pids $beat"
 stat() { curl -s "http://127.0.0.1:${http_port}/stats" | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"; }
 
-peak=0
-i=0
-while [ "$i" -lt "$outage" ]; do
-    rss=$(awk '/VmRSS/ {print $2}' "/proc/$beat/status")
-    [ "$rss" -gt "$peak" ] && peak=$rss
-    sleep 1  # sampling interval of the measurement, not synchronisation
-    i=$((i + 1))
-done
+peak=$(peak_rss "$beat" "$outage")
 held=$(stat "s['libbeat']['pipeline']['events']['active']")
 delayed=$(stat "s['metricbeat']['golang']['expvar']['delayed'] + s['metricbeat']['golang']['heap']['delayed']")
 echo "outage ${outage}s, $n targets x 2 metricsets, period $period, queue $queue:"

@@ -9,30 +9,18 @@ n=${1:-100}
 secs=${2:-60}
 period=${3:-10s}
 work=$(mktemp -d)
-trap 'kill "$tpid" 2>/dev/null || true; rm -rf "$work"' EXIT
+pids=""
+trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 [ -x build/expvarbeat ] || { cmake -S . -B build >/dev/null && cmake --build build -j >/dev/null; }
-GOPROXY=off GO111MODULE=off GOCACHE="$work/gocache" go build -o "$work/gotargets" bench/gotargets/main.go
-
-: > "$work/addrs"
-"$work/gotargets" -n "$n" >> "$work/addrs" &
-tpid=$!
-while [ "$(wc -l < "$work/addrs")" -lt "$n" ]; do
-    kill -0 "$tpid" || { echo "gotargets died" >&2; exit 1; }
-    sleep 0.1  # waiting for a child to print its ports, not for the system under test
-done
+. bench/lib.sh
+start_targets "$n"
 
 {
     echo "metricbeat.max_start_delay: ${period}"
     echo "logging.level: warning"
     echo "output.console: {}"
-    echo "metricbeat.modules:"
-    echo "  - module: golang"
-    echo "    metricsets: [expvar, heap]"
-    echo "    period: ${period}"
-    echo "    expvar.namespace: bench"
-    echo "    hosts:"
-    sed 's/^/      - /' "$work/addrs"
+    modules_yaml "$period"
 } > "$work/bench.yml"
 
 echo "expvarbeat: $n targets x 2 metricsets, period $period, ${secs}s"

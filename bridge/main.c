@@ -260,6 +260,8 @@ static int run(config *cfg, int once, int argc, char **argv)
     poller_free(p); /* scrapes in flight were never accepted: abort them */
     p = NULL;
     rc = shutdown_flush(cfg, pl, once) || (once && st.ms[0].failures + st.ms[1].failures);
+    pipeline_free(pl); /* closes the output: its last log lines come before ours */
+    pl = NULL;
     if (!once)
         log_info("expvarbeat stopped: %llu events published, %llu acked, %llu dropped",
                  (unsigned long long)st.published, (unsigned long long)st.acked,

@@ -92,7 +92,7 @@ struct kafka_out {
 static void rate_flush(rate_log *r)
 {
     if (r->repeats)
-        log_warn("(%llu more like the previous message)", r->repeats);
+        log_warn("%llu more like: %s", r->repeats, r->last);
     r->repeats = 0;
 }
 
