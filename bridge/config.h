@@ -159,7 +159,18 @@ typedef struct output_config {
     kafka_config kafka;
 } output_config;
 
-/* setup.ilm.* and setup.template.* (spec §3.3). */
+/* setup.kibana.* (spec §5.1); credentials default to output.elasticsearch's. */
+typedef struct kibana_config {
+    char *host;     /* default "localhost:5601"; [scheme://]host[:port][/path] */
+    char *protocol; /* NULL = from host, else http/https */
+    char *path;     /* NULL = none */
+    char *space_id; /* NULL = default space; else requests go to /s/<id>/api/... */
+    char *username, *password, *api_key;
+    kvlist headers;
+    ssl_config ssl;
+} kibana_config;
+
+/* setup.ilm.*, setup.template.* (spec §3.3), setup.kibana.*, setup.dashboards.* (§5.1). */
 typedef struct setup_config {
     struct {
         int enabled;       /* default 1 */
@@ -175,6 +186,10 @@ typedef struct setup_config {
         int overwrite;    /* default 0 */
         cfgval *settings; /* setup.template.settings (index.*, _source.*), or NULL */
     } template_;
+    kibana_config kibana;
+    struct {
+        int enabled; /* setup.dashboards.enabled: import at start of `run`, default 0 */
+    } dashboards;
 } setup_config;
 
 typedef struct config {
