@@ -1527,11 +1527,18 @@ static const keyspec top_keys[] = {
      NULL},
     {"setup.template.settings", NULL, KT_TREE, NULL, TOP(setup.template_.settings), 0, 0, NULL,
      NULL},
+    {"setup.kibana", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+    {"setup.dashboards.enabled", NULL, KT_BOOL, "false", TOP(setup.dashboards.enabled), 0, 0, NULL,
+     NULL},
 };
 
 static const char processors_why[] =
     "processors are not supported by expvarbeat; ignored, so documents will differ from "
     "Metricbeat's (fields the processors would add, drop or rename)";
+
+static const char dashboards_why[] =
+    "the dashboards are built into expvarbeat; ignored (`expvarbeat export dashboards` writes "
+    "them)";
 
 static const ignored top_ignored[] = {
     {"processors", processors_why},
@@ -1539,8 +1546,18 @@ static const ignored top_ignored[] = {
                                 "modules are started from it"},
     {"metricbeat.config.modules.reload.period", NULL},
     {"expvarbeat.config.modules.reload.period", NULL},
-    {"setup.kibana", NULL},
-    {"setup.dashboards", NULL},
+    {"setup.dashboards.directory", dashboards_why},
+    {"setup.dashboards.file", dashboards_why},
+    {"setup.dashboards.url", dashboards_why},
+    {"setup.dashboards.beat", dashboards_why},
+    {"setup.dashboards.index", "ignored; the dashboards' data view is expvarbeat-* (it also "
+                               "matches metricbeat-*)"},
+    {"setup.dashboards.kibana_index", NULL},
+    {"setup.dashboards.always_kibana", NULL},
+    {"setup.dashboards.only_dashboards", NULL},
+    {"setup.dashboards.only_index", NULL},
+    {"setup.dashboards.string_replacements", NULL},
+    {"setup.dashboards.retry", "ignored; the import is tried once"},
     {"setup.dsl", "data stream lifecycle (serverless) is not supported by expvarbeat; ignored, "
                   "ILM is used (setup.ilm.*)"},
     {"setup.template.fields", "the template's fields are built into expvarbeat; ignored"},
@@ -1679,6 +1696,33 @@ static const ignored es_ignored[] = {
     {"pipelines", "pipeline rules are not supported by expvarbeat; ignored, every document uses "
                   "output.elasticsearch.pipeline"},
     {"queue", output_queue_why},
+    SSL_IGNORED,
+};
+
+/* setup.kibana (spec §5.1, elastic-agent-libs kibana.ClientConfig); the
+ * credentials' defaults come from output.elasticsearch in finish_kibana. */
+#define KB(f) offsetof(kibana_config, f)
+static const keyspec kibana_keys[] = {
+    {"host", NULL, KT_OPTSTRING, "localhost:5601", KB(host), 0, 0, NULL, NULL},
+    {"protocol", NULL, KT_OPTSTRING, NULL, KB(protocol), 0, 0, parse_protocol,
+     "must be http or https"},
+    {"path", NULL, KT_OPTSTRING, NULL, KB(path), 0, 0, NULL, NULL},
+    {"space.id", NULL, KT_OPTSTRING, NULL, KB(space_id), 0, 0, NULL, NULL},
+    {"username", NULL, KT_OPTSTRING, NULL, KB(username), 0, 0, NULL, NULL},
+    {"password", NULL, KT_OPTSTRING, NULL, KB(password), 0, 0, NULL, NULL},
+    {"api_key", NULL, KT_OPTSTRING, NULL, KB(api_key), 0, 0, NULL, NULL},
+    {"headers", NULL, KT_KVMAP, NULL, KB(headers), 0, 0, NULL, NULL},
+    SSL_KEYS(KB),
+};
+
+static const ignored kibana_ignored[] = {
+    {"timeout", "ignored; Kibana requests time out after 90s"},
+    {"ignore_version", NULL},
+    {"service_token", NULL},
+    {"proxy_url", NULL},
+    {"proxy_disable", NULL},
+    {"proxy_headers", NULL},
+    {"idle_connection_timeout", NULL},
     SSL_IGNORED,
 };
 
@@ -1824,6 +1868,8 @@ static const section es_section = {es_keys, COUNT(es_keys), es_ignored, COUNT(es
 static const section kafka_section = {kafka_keys, COUNT(kafka_keys), kafka_ignored,
                                       COUNT(kafka_ignored)};
 static const section topic_rule_section = {topic_rule_keys, COUNT(topic_rule_keys), NULL, 0};
+static const section kibana_section = {kibana_keys, COUNT(kibana_keys), kibana_ignored,
+                                       COUNT(kibana_ignored)};
 
 /* ---- table-driven decoding and the unknown-key walk -------------------- */
 
@@ -2575,6 +2621,64 @@ static int load_output(loader *L, const cfgval *root)
     return kind->finish ? kind->finish(L, root, chosen) : 0;
 }
 
+/* ---- setup.kibana ------------------------------------------------------- */
+
+/* libbeat's initKibanaConfig: with the Elasticsearch output, each of
+ * username, password and api_key that setup.kibana does not name is copied
+ * from it.  Unlike libbeat a Kibana section naming one kind of credential
+ * does not also inherit the other kind, which libbeat would then refuse. */
+static int kibana_credentials(loader *L, const cfgval *sec, kibana_config *k)
+{
+    static const char *const rels[] = {"username", "password", "api_key"};
+    const es_config *es = &L->cfg->output.elasticsearch;
+    char **dst[] = {&k->username, &k->password, &k->api_key};
+    char *const src[] = {es->username, es->password, es->api_key};
+    int own_basic = get_path(sec, "username") || get_path(sec, "password");
+    int own_key = get_path(sec, "api_key") != NULL;
+    if (L->cfg->output.type != OUTPUT_ELASTICSEARCH)
+        return 0;
+    for (size_t i = 0; i < COUNT(rels); i++) {
+        int other_kind_named = i < 2 ? own_key : own_basic;
+        if (get_path(sec, rels[i]) || other_kind_named || !src[i])
+            continue;
+        if (!(*dst[i] = strdup(src[i])))
+            return oom(L);
+    }
+    return 0;
+}
+
+static int finish_kibana(loader *L, const cfgval *sec, kibana_config *k)
+{
+    const cfgval *at = get_path(sec, "api_key");
+    const char *key = "setup.kibana.api_key";
+    if (k->api_key && at) {
+        const char *colon = strchr(k->api_key, ':');
+        if (!colon || colon == k->api_key || !colon[1])
+            return fail(L, at, key,
+                        "expected \"id:key\": the API key's id and key, joined by ':', as "
+                        "Elasticsearch returns them");
+        if (k->username || k->password)
+            return fail(L, at, key, "cannot set both api_key and username/password");
+    }
+    return kibana_credentials(L, sec, k);
+}
+
+static int load_kibana(loader *L, const cfgval *root)
+{
+    const cfgval *sec = get_path(root, "setup.kibana");
+    const char *p = "setup.kibana";
+    if (sec && sec->type != CFGV_MAP && sec->type != CFGV_NULL)
+        return fail(L, sec, p, "expected a mapping, got %s", type_name(sec->type));
+    if (sec && sec->type != CFGV_MAP)
+        sec = NULL;
+    if (sec && walk_keys(L, sec, p, "", &kibana_section))
+        return -1;
+    kibana_config *k = &L->cfg->setup.kibana;
+    if (decode_table(L, sec, p, &kibana_section, k))
+        return -1;
+    return finish_kibana(L, sec, k);
+}
+
 /* ---- the load ----------------------------------------------------------- */
 
 static int init_paths(loader *L, const config_opts *o)
@@ -2673,7 +2777,7 @@ static int decode_config(loader *L, const cfgval *root)
         if (!(c->name = hostname_dup()))
             return oom(L);
     }
-    if (load_modules(L, root) || load_output(L, root))
+    if (load_modules(L, root) || load_output(L, root) || load_kibana(L, root))
         return -1;
     /* after the output: an Elasticsearch preset replaces the queue settings */
     if (c->queue.flush_min_events > c->queue.events) {
@@ -2735,6 +2839,7 @@ void config_free(config *c)
     free_table(&es_section, &c->output);
     free_table(&kafka_section, &c->output);
     kafka_free(&c->output.kafka);
+    free_table(&kibana_section, &c->setup.kibana);
     free(c->path.home);
     free(c->path.config);
     free(c->path.data);

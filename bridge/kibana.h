@@ -1,4 +1,4 @@
-/* kibana: the dashboards expvarbeat ships (kibana/*.ndjson, embedded in
+/* kibana: the dashboards expvarbeat ships (the .ndjson files of kibana/, embedded in
  * the binary at build time) and their import through Kibana's saved-objects
  * API (spec §5.1).  Blocking: used by `setup --dashboards` and `export
  * dashboards`, never by the running daemon's loop. */

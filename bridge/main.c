@@ -14,6 +14,7 @@
 #include "config.h"
 #include "event.h"
 #include "cmd_index.h"
+#include "kibana.h"
 #include "log.h"
 #include "loop.h"
 #include "output.h"
@@ -50,7 +51,8 @@ static void usage(FILE *f)
           "       expvarbeat test config [-c FILE]... [-E key=value]...\n"
           "       expvarbeat test target URL [--namespace NS] [--metricsets expvar,heap]\n"
           "       expvarbeat test output [-c FILE]...\n"
-          "       expvarbeat setup [--index-management] [-c FILE]...\n"
+          "       expvarbeat setup [--index-management] [--dashboards] [-c FILE]...\n"
+          "       expvarbeat export dashboards\n"
           "       expvarbeat export template [--noilm] [--dir D] [-c FILE]...\n"
           "       expvarbeat export ilm-policy [--dir D] [-c FILE]...\n"
           "       expvarbeat version\n",
@@ -281,6 +283,16 @@ out:
     return rc;
 }
 
+static int setup_dashboards(const config *cfg)
+{
+    char err[2048];
+    if (kibana_setup_dashboards(cfg, stdout, err, sizeof err) != 0) {
+        fprintf(stderr, "Exiting: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 static int config_has_targets(const config *c)
 {
     for (size_t i = 0; i < c->n_modules; i++)
@@ -305,7 +317,10 @@ static int cmd_run(const cli *c, int argc, char **argv)
         config_free(cfg);
         return 1;
     }
-    int rc = run(cfg, 0, argc, argv);
+    /* setup.dashboards.enabled: Metricbeat imports them before it starts. */
+    int rc = cfg->setup.dashboards.enabled ? setup_dashboards(cfg) : 0;
+    if (rc == 0)
+        rc = run(cfg, 0, argc, argv);
     config_free(cfg);
     return rc;
 }
@@ -374,14 +389,26 @@ static int do_test_output(const cli *c, const config *cfg)
     return ops->test(cfg, stdout);
 }
 
+/* As Metricbeat: no flag means index management and dashboards. */
 static int do_setup(const cli *c, const config *cfg)
 {
-    if (c->dashboards) {
-        fprintf(stderr, "Exiting: setup --dashboards is not available yet\n");
+    int all = !c->index_management && !c->dashboards;
+    if ((all || c->index_management) && cmd_setup_index(cfg, stdout) != 0)
+        return 1;
+    if (all || c->dashboards)
+        return setup_dashboards(cfg);
+    return 0;
+}
+
+static int do_export_dashboards(const cli *c, const config *cfg)
+{
+    (void)c, (void)cfg;
+    char err[512];
+    if (kibana_export(stdout, err, sizeof err) != 0) {
+        fprintf(stderr, "Error exporting dashboards: %s\n", err);
         return 1;
     }
-    /* No flag means everything; everything is index management for now. */
-    return cmd_setup_index(cfg, stdout);
+    return 0;
 }
 
 static int do_export_template(const cli *c, const config *cfg)
@@ -404,6 +431,7 @@ static int run_command(cli *c, int argc, char **argv)
         {"setup", NULL, do_setup},
         {"export", "template", do_export_template},
         {"export", "ilm-policy", do_export_ilm},
+        {"export", "dashboards", do_export_dashboards},
     };
     if (c->n_words == 0 || cmd_is(c, "run", NULL))
         return cmd_run(c, argc, argv);

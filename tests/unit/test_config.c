@@ -606,6 +606,14 @@ static void test_errors(void **state)
          "err-es-hosts.yml:5: output.elasticsearch.hosts: missing required field"},
         {"err-es-auth.yml", "err-es-auth.yml:8: output.elasticsearch.api_key: cannot set both "
                             "api_key and username/password"},
+        {"err-kibana-protocol.yml", "err-kibana-protocol.yml:6: setup.kibana.protocol: invalid "
+                                    "value \"ftp\" (must be http or https)"},
+        {"err-kibana-auth.yml", "err-kibana-auth.yml:8: setup.kibana.api_key: cannot set both "
+                                "api_key and username/password"},
+        {"err-kibana-apikey.yml", "err-kibana-apikey.yml:5: setup.kibana.api_key: expected "
+                                  "\"id:key\""},
+        {"err-kibana-scalar.yml",
+         "err-kibana-scalar.yml:5: setup.kibana: expected a mapping, got a string"},
         {"err-es-index.yml",
          "err-es-index.yml:10: output.elasticsearch.index: invalid format string "
          "\"golang-%{[agent.version]\": "},
@@ -648,7 +656,7 @@ static void test_warnings(void **state)
                    "supported by expvarbeat; ignored, so documents will differ");
     expect_log(&r, "warnings.yml:8: metricbeat.modules.0.keep_null: not supported by expvarbeat; "
                    "ignored");
-    expect_log(&r, "warnings.yml:9: setup.dashboards: not supported by expvarbeat; ignored");
+    expect_log(&r, "warnings.yml:9: setup.dashboards.retry: ignored; the import is tried once");
     expect_log(&r, "warnings.yml:10: unknown key 'bogus'");
     expect_log(&r, "warnings.yml:11: logging.to_files: not supported by expvarbeat; ignored");
     expect_log(&r, "warnings.yml:12: unknown key 'logging.colour'");
@@ -1109,6 +1117,105 @@ static void test_es_custom_index(void **state)
     done(&r);
 }
 
+static void test_kibana_defaults(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "defaults.yml");
+    expect_ok(&r);
+    const kibana_config *k = &r.cfg->setup.kibana;
+    assert_string_equal(k->host, "localhost:5601");
+    assert_null(k->protocol);
+    assert_null(k->path);
+    assert_null(k->space_id);
+    assert_null(k->username);
+    assert_null(k->password);
+    assert_null(k->api_key);
+    assert_int_equal(k->headers.n, 0);
+    assert_int_equal(k->ssl.enabled, -1);
+    assert_int_equal(k->ssl.verification_mode, SSL_VERIFY_FULL);
+    assert_int_equal(r.cfg->setup.dashboards.enabled, 0);
+    done(&r);
+}
+
+static void test_kibana_full(void **state)
+{
+    (void)state;
+    run r;
+    load1(&r, "kibana-full.yml");
+    expect_ok(&r);
+    const kibana_config *k = &r.cfg->setup.kibana;
+    assert_string_equal(k->host, "kibana.example:5602");
+    assert_string_equal(k->protocol, "https");
+    assert_string_equal(k->path, "/kb");
+    assert_string_equal(k->space_id, "ops");
+    /* its own credentials win over output.elasticsearch's */
+    assert_string_equal(k->username, "kuser");
+    assert_string_equal(k->password, "kpass");
+    assert_null(k->api_key);
+    assert_int_equal(k->headers.n, 2);
+    assert_string_equal(k->headers.v[0].key, "X-Tenant");
+    assert_string_equal(k->headers.v[0].value, "blue");
+    assert_string_equal(k->headers.v[1].key, "x.dotted");
+    assert_int_equal(k->ssl.verification_mode, SSL_VERIFY_NONE);
+    assert_int_equal(k->ssl.certificate_authorities.n, 1);
+    assert_string_equal(k->ssl.certificate_authorities.v[0], "/etc/kb-ca.pem");
+    assert_string_equal(k->ssl.certificate, "/etc/kb.pem");
+    assert_string_equal(k->ssl.key, "/etc/kb.key");
+    assert_int_equal(r.cfg->setup.dashboards.enabled, 1);
+    expect_log(&r, "kibana-full.yml:20: setup.kibana.timeout: ignored; Kibana requests time out "
+                   "after 90s");
+    expect_log(&r, "kibana-full.yml:23: setup.dashboards.directory: the dashboards are built into "
+                   "expvarbeat");
+    assert_null(strstr(r.log, "unknown key"));
+    assert_null(strstr(r.log, "setup.kibana.host"));
+    done(&r);
+}
+
+/* libbeat's initKibanaConfig: credentials setup.kibana leaves unset come
+ * from output.elasticsearch, and only from it. */
+static void test_kibana_credentials(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        const char *ovr[2];
+        const char *user, *pass, *key;
+    } cases[] = {
+        {"kibana-inherit.yml", {NULL}, "esuser", "espass", NULL},
+        {"kibana-inherit.yml", {"setup.kibana.password=kp"}, "esuser", "kp", NULL},
+        {"kibana-inherit.yml", {"setup.kibana.username=ku"}, "ku", "espass", NULL},
+        /* an API key of its own: the ES output's basic credentials are not mixed in */
+        {"kibana-inherit.yml", {"setup.kibana.api_key=a:b"}, NULL, NULL, "a:b"},
+        {"es-full.yml", {NULL}, NULL, NULL, "VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw"},
+        /* and the ES output's API key does not join a user name of its own */
+        {"es-full.yml", {"setup.kibana.username=ku"}, "ku", NULL, NULL},
+        /* another output lends nothing */
+        {"kafka-full.yml", {NULL}, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *files[] = {cases[i].file};
+        size_t n = cases[i].ovr[1] ? 2 : cases[i].ovr[0] ? 1 : 0;
+        run r;
+        load(&r, NULL, files, 1, cases[i].ovr, n);
+        expect_ok(&r);
+        const kibana_config *k = &r.cfg->setup.kibana;
+        if (cases[i].user)
+            assert_string_equal(k->username, cases[i].user);
+        else
+            assert_null(k->username);
+        if (cases[i].pass)
+            assert_string_equal(k->password, cases[i].pass);
+        else
+            assert_null(k->password);
+        if (cases[i].key)
+            assert_string_equal(k->api_key, cases[i].key);
+        else
+            assert_null(k->api_key);
+        done(&r);
+    }
+}
+
 static void test_setup_warnings(void **state)
 {
     (void)state;
@@ -1116,8 +1223,11 @@ static void test_setup_warnings(void **state)
     load1(&r, "setup-warnings.yml");
     expect_ok(&r);
     assert_int_equal(r.cfg->setup.ilm.check_exists, 0);
-    expect_log(&r, "setup-warnings.yml:5: setup.kibana: not supported by expvarbeat");
-    expect_log(&r, "setup-warnings.yml:7: setup.dashboards: not supported by expvarbeat");
+    /* setup.kibana and setup.dashboards.enabled are real settings now */
+    assert_string_equal(r.cfg->setup.kibana.host, "localhost:5601");
+    assert_int_equal(r.cfg->setup.dashboards.enabled, 1);
+    assert_null(strstr(r.log, "kibana"));
+    assert_null(strstr(r.log, "dashboards"));
     expect_log(&r, "setup-warnings.yml:8: setup.template.fields: the template's fields are built "
                    "into expvarbeat; ignored");
     expect_log(&r, "setup-warnings.yml:11: unknown key 'setup.template.settings.mappings'");
@@ -1778,6 +1888,9 @@ int main(void)
         cmocka_unit_test(test_es_dead_letter),
         cmocka_unit_test(test_es_bad_values),
         cmocka_unit_test(test_es_custom_index),
+        cmocka_unit_test(test_kibana_defaults),
+        cmocka_unit_test(test_kibana_full),
+        cmocka_unit_test(test_kibana_credentials),
         cmocka_unit_test(test_setup_warnings),
         cmocka_unit_test(test_shutdown_timeout),
         cmocka_unit_test(test_kafka_defaults),
