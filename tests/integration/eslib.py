@@ -52,16 +52,7 @@ def es_config(es, hosts, es_opts=None, period="1s", metricsets=("expvar", "heap"
     (dotted, e.g. "setup.ilm.enabled") override."""
     out = {"hosts": [es.url] if not isinstance(es, str) else [es], "backoff.init": "200ms", "backoff.max": "1s"}
     out.update(es_opts or {})
-    cfg = {"metricbeat.modules": [X.golang_module(hosts, metricsets=metricsets, namespace=namespace,
-                                                  period=period)],
-           "output.elasticsearch": out,
-           "queue.mem.flush.timeout": "200ms",
-           "queue.mem.flush.min_events": 64,
-           "shutdown_timeout": "5s"}
-    if stats_port:
-        cfg.update({"http.enabled": True, "http.host": "127.0.0.1", "http.port": stats_port})
-    cfg.update(top)
-    return cfg
+    return X.output_config("elasticsearch", out, hosts, period, metricsets, namespace, stats_port, top)
 
 
 class Counts:

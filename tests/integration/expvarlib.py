@@ -1182,6 +1182,24 @@ def golang_module(hosts, metricsets=("expvar", "heap"), namespace="app", period=
     return m
 
 
+def output_config(output, out, hosts, period="1s", metricsets=("expvar", "heap"), namespace="app",
+                  stats_port=None, top=None):
+    """A daemon config for an output test: the golang module on `hosts`,
+    output.<output> = out, a queue that flushes quickly, a 5 s shutdown
+    budget, the stats endpoint when stats_port is given; `top` (dotted keys)
+    overrides."""
+    cfg = {"metricbeat.modules": [golang_module(hosts, metricsets=metricsets, namespace=namespace,
+                                                period=period)],
+           "output." + output: out,
+           "queue.mem.flush.timeout": "200ms",
+           "queue.mem.flush.min_events": 64,
+           "shutdown_timeout": "5s"}
+    if stats_port:
+        cfg.update({"http.enabled": True, "http.host": "127.0.0.1", "http.port": stats_port})
+    cfg.update(top or {})
+    return cfg
+
+
 class Daemon:
     """expvarbeat running as a daemon with a generated config.
 

@@ -360,16 +360,7 @@ def kafka_config(mock, urls, topic=TOPIC, kafka_opts=None, period="1s", metricse
             out.pop(k, None)
         else:
             out[k] = v
-    cfg = {"metricbeat.modules": [X.golang_module(urls, metricsets=metricsets, namespace=namespace,
-                                                  period=period)],
-           "output.kafka": out,
-           "queue.mem.flush.timeout": "200ms",
-           "queue.mem.flush.min_events": 64,
-           "shutdown_timeout": "5s"}
-    if stats_port:
-        cfg.update({"http.enabled": True, "http.host": "127.0.0.1", "http.port": stats_port})
-    cfg.update(top)
-    return cfg
+    return X.output_config("kafka", out, urls, period, metricsets, namespace, stats_port, top)
 
 
 def daemon(mock, urls, **kw):
