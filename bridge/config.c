@@ -2153,7 +2153,9 @@ static int modules_dir(loader *L, const cfgval *sec, const char *prefix)
     if (!pattern)
         return oom(L);
     int rc = glob_modules(L, path, key, pattern);
-    free(pattern);
+    /* kept for `modules list|enable|disable`; a later beat prefix wins */
+    free(L->cfg->modules_path);
+    L->cfg->modules_path = pattern;
     return rc;
 }
 
@@ -2834,6 +2836,7 @@ void config_free(config *c)
         free(c->modules[i].file);
     }
     free(c->modules);
+    free(c->modules_path);
     free_table(&console_section, &c->output);
     free_table(&file_section, &c->output);
     free_table(&es_section, &c->output);

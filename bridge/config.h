@@ -200,6 +200,7 @@ typedef struct config {
     int64_t max_start_delay_ms; /* default 10000 */
     module_config *modules;
     size_t n_modules;
+    char *modules_path; /* config.modules.path glob, joined to path.config; NULL = unset */
     output_config output;
     int log_level;     /* enum log_level; default LOG_INFO */
     int log_to_stderr; /* -e */

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "event.h"
 #include "cmd_index.h"
+#include "cmd_modules.h"
 #include "kibana.h"
 #include "log.h"
 #include "loop.h"
@@ -53,6 +54,7 @@ static void usage(FILE *f)
           "       expvarbeat test output [-c FILE]...\n"
           "       expvarbeat setup [--index-management] [--dashboards] [-c FILE]...\n"
           "       expvarbeat export dashboards\n"
+          "       expvarbeat modules list | enable NAME... | disable NAME...\n"
           "       expvarbeat export template [--noilm] [--dir D] [-c FILE]...\n"
           "       expvarbeat export ilm-policy [--dir D] [-c FILE]...\n"
           "       expvarbeat version\n",
@@ -421,6 +423,11 @@ static int do_export_ilm(const cli *c, const config *cfg)
     return cmd_export_ilm_policy(cfg, c->dir, stdout);
 }
 
+static int do_modules(const cli *c, const config *cfg)
+{
+    return cmd_modules(cfg, (int)c->n_words, c->words, stdout, stderr);
+}
+
 static int run_command(cli *c, int argc, char **argv)
 {
     static const struct {
@@ -441,6 +448,8 @@ static int run_command(cli *c, int argc, char **argv)
         return cmd_test_config(c);
     if (cmd_is(c, "test", "target"))
         return cmd_test_target(c, argc, argv);
+    if (cmd_is(c, "modules", NULL))
+        return with_config(c, do_modules);
     for (size_t i = 0; i < sizeof config_commands / sizeof config_commands[0]; i++)
         if (cmd_is(c, config_commands[i].w0, config_commands[i].w1))
             return with_config(c, config_commands[i].fn);
