@@ -103,7 +103,7 @@ static int load(const config *c, modset *s, FILE *err)
         rc = scan(s, glob_, ENABLED_EXT, 1) || scan(s, disabled, ENABLED_EXT DISABLED_EXT, 0);
         if (rc)
             fprintf(err, "modules: cannot list '%s'\n", glob_);
-        else
+        else if (s->n) /* qsort's base must not be NULL, even for zero items */
             qsort(s->v, s->n, sizeof *s->v, by_name);
     }
     free(glob_);
