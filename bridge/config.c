@@ -51,6 +51,7 @@ typedef struct loader {
     char **files; /* interned source names that cfgval.file points to */
     size_t n_files;
     size_t nodes; /* nodes built from the current document */
+    int no_strict_perms;
 } loader;
 
 /* ---- messages ---------------------------------------------------------- */
@@ -507,6 +508,34 @@ static int load_doc(loader *L, yaml_parser_t *p, const ydoc *tmpl, cfgval **out)
     return rc;
 }
 
+/* libbeat's rule for config and module files: a file others may change
+ * could redirect the documents or the credentials, so it is refused unless
+ * --strict.perms=false.  Pipes and devices (/dev/null) are not checked. */
+static int check_owner_perms(loader *L, const char *path, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    uid_t me = geteuid();
+    if (st.st_uid != me && st.st_uid != 0)
+        return fail(L, NULL, NULL,
+                    "config file (\"%s\") must be owned by the user identifier (uid=%u) or root "
+                    "(or run with --strict.perms=false)",
+                    path, (unsigned)me);
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        char mode[11] = "-rwxrwxrwx";
+        for (int i = 0; i < 9; i++)
+            if (!(st.st_mode & (1u << (8 - i))))
+                mode[i + 1] = '-';
+        return fail(L, NULL, NULL,
+                    "config file (\"%s\") can only be writable by the owner but the permissions "
+                    "are \"%s\" (to fix the permissions use: 'chmod go-w %s', or run with "
+                    "--strict.perms=false)",
+                    path, mode, path);
+    }
+    return 0;
+}
+
 static int parse_file(loader *L, const char *path, cfgval **out)
 {
     const char *file = intern(L, path);
@@ -515,6 +544,10 @@ static int parse_file(loader *L, const char *path, cfgval **out)
     FILE *f = fopen(path, "rb");
     if (!f)
         return fail(L, NULL, NULL, "%s: cannot read config file: %s", path, strerror(errno));
+    if (!L->no_strict_perms && check_owner_perms(L, path, fileno(f)) != 0) {
+        fclose(f);
+        return -1;
+    }
     yaml_parser_t p;
     int rc;
     if (!yaml_parser_initialize(&p)) {
@@ -1492,10 +1525,26 @@ static const keyspec top_keys[] = {
     {"metricbeat.config.modules.path", "expvarbeat.config.modules.path", KT_HANDLED, NULL, 0, 0, 0,
      NULL, NULL},
     {"metricbeat.config.modules.reload.enabled", "expvarbeat.config.modules.reload.enabled",
-     KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+     KT_BOOL, "false", TOP(reload.enabled), 0, 0, NULL, NULL},
+    {"metricbeat.config.modules.reload.period", "expvarbeat.config.modules.reload.period",
+     KT_DURATION, "10s", TOP(reload.period_ms), POSITIVE},
     {"output", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
     {"logging.level", NULL, KT_ENUM, "info", TOP(log_level), 0, 0, log_level_parse,
      "must be one of error, warning, info, debug"},
+    {"logging.to_files", NULL, KT_BOOL, "true", TOP(logging.to_files), 0, 0, NULL, NULL},
+    {"logging.to_stderr", NULL, KT_BOOL, "false", TOP(logging.to_stderr), 0, 0, NULL, NULL},
+    {"logging.json", NULL, KT_BOOL, "false", TOP(logging.json), 0, 0, NULL, NULL},
+    {"logging.files.path", NULL, KT_STRING, "${path.logs}", TOP(logging.path), 0, 0, NULL, NULL},
+    {"logging.files.name", NULL, KT_STRING, "expvarbeat", TOP(logging.name), 0, 0, NULL, NULL},
+    {"logging.files.keepfiles", NULL, KT_INT, "7", TOP(logging.keepfiles), 2, 1024, NULL,
+     "must be between 2 and 1024"},
+    {"logging.files.rotateeverybytes", NULL, KT_I64, "10485760", TOP(logging.rotateeverybytes), 1,
+     INT64_MAX, NULL, "must be positive"},
+    {"logging.files.permissions", NULL, KT_PERM, "0600", TOP(logging.permissions), 0, 0777, NULL,
+     "must be an octal mode between 0 and 0777, e.g. 0600"},
+    {"logging.metrics.enabled", NULL, KT_BOOL, "true", TOP(logging.metrics_enabled), 0, 0, NULL,
+     NULL},
+    {"logging.metrics.period", NULL, KT_DURATION, "30s", TOP(logging.metrics_period_ms), POSITIVE},
     {"http.enabled", NULL, KT_BOOL, "false", TOP(http.enabled), 0, 0, NULL, NULL},
     {"http.host", NULL, KT_STRING, "localhost", TOP(http.host), 0, 0, NULL, NULL},
     {"http.port", NULL, KT_INT, "5066", TOP(http.port), 0, 65535, NULL,
@@ -1506,6 +1555,14 @@ static const keyspec top_keys[] = {
      NULL, "must be 0 or more"},
     {"queue.mem.flush.timeout", NULL, KT_DURATION, "10s", TOP(queue.flush_timeout_ms),
      NON_NEGATIVE},
+    {"queue.disk.path", NULL, KT_STRING, "${path.data}/diskqueue", TOP(disk_queue.path), 0, 0, NULL,
+     NULL},
+    {"queue.disk.max_size", NULL, KT_SIZE, "10GB", TOP(disk_queue.max_size), 1, INT64_MAX, NULL,
+     "must be positive"},
+    {"queue.disk.segment_size", NULL, KT_SIZE, "0", TOP(disk_queue.segment_size), 0, INT64_MAX,
+     NULL, "must be 0 (max_size / 10) or more"},
+    {"shard.index", NULL, KT_INT, "0", TOP(shard.index), 0, INT_MAX, NULL, "must be 0 or more"},
+    {"shard.count", NULL, KT_INT, "1", TOP(shard.count), 1, INT_MAX, NULL, "must be positive"},
     {"shutdown_timeout", NULL, KT_DURATION, "5s", TOP(shutdown_timeout_ms), NON_NEGATIVE},
     /* decoded after the bare key, so a beat-prefixed spelling wins */
     {"metricbeat.shutdown_timeout", "expvarbeat.shutdown_timeout", KT_DURATION, NULL,
@@ -1544,8 +1601,6 @@ static const ignored top_ignored[] = {
     {"processors", processors_why},
     {"metricbeat.autodiscover", "autodiscover is not supported by expvarbeat; ignored, no "
                                 "modules are started from it"},
-    {"metricbeat.config.modules.reload.period", NULL},
-    {"expvarbeat.config.modules.reload.period", NULL},
     {"setup.dashboards.directory", dashboards_why},
     {"setup.dashboards.file", dashboards_why},
     {"setup.dashboards.url", dashboards_why},
@@ -1567,18 +1622,16 @@ static const ignored top_ignored[] = {
     {"monitoring", NULL},
     {"xpack", NULL},
     {"path", "path settings are taken from the command line (--path.*); ignored"},
-    {"logging.to_files", NULL},
-    {"logging.to_stderr", NULL},
     {"logging.to_syslog", NULL},
     {"logging.to_eventlog", NULL},
-    {"logging.files", NULL},
-    {"logging.metrics", NULL},
     {"logging.selectors", NULL},
-    {"logging.json", NULL},
     {"logging.ecs", NULL},
     {"http.pprof", NULL},
+    {"queue.disk.read_ahead", NULL},
+    {"queue.disk.write_ahead", NULL},
+    {"queue.disk.retry_interval", NULL},
+    {"queue.disk.max_retry_interval", NULL},
     {"http.named_pipe", NULL},
-    {"queue.disk", NULL},
     {"timeseries", NULL},
     {"keep_null", NULL},
     {"max_procs", NULL},
@@ -1611,6 +1664,15 @@ static const keyspec module_keys[] = {
     {"tags", NULL, KT_STRLIST, NULL, MOD(tags), 0, 0, NULL, NULL},
     {"max_body_size", NULL, KT_SIZE, "10MiB", MOD(max_body_bytes), POSITIVE},
     {"max_depth", NULL, KT_INT, "64", MOD(max_depth), 1, 1024, NULL, "must be between 1 and 1024"},
+    {"expvar.include", NULL, KT_STRLIST, NULL, MOD(expvar_include), 0, 0, NULL, NULL},
+    {"expvar.exclude", NULL, KT_STRLIST, NULL, MOD(expvar_exclude), 0, 0, NULL, NULL},
+    {"expvar.max_fields", NULL, KT_INT, "0", MOD(expvar_max_fields), 0, INT_MAX, NULL,
+     "must be 0 (no cap) or more"},
+    {"expvar.drop_memstats", NULL, KT_BOOL, "false", MOD(expvar_drop_memstats), 0, 0, NULL, NULL},
+    {"heap.restart_reset", NULL, KT_BOOL, "false", MOD(heap_restart_reset), 0, 0, NULL, NULL},
+    {"heap.pause_percentiles", NULL, KT_HANDLED, NULL, 0, 0, 0, NULL, NULL},
+    {"heap.rates", NULL, KT_BOOL, "false", MOD(heap_rates), 0, 0, NULL, NULL},
+    {"hosts_file", NULL, KT_STRING, NULL, MOD(hosts_file), 0, 0, NULL, NULL},
 };
 
 static const ignored module_ignored[] = {
@@ -1892,6 +1954,12 @@ static int decode_key(loader *L, const cfgval *sec, const char *prefix, const ke
         v = def;
     }
     int rc = kinds[k->type].decode(L, v, key, k, (char *)out + k->off);
+    if (rc == 0 && !def && k->parse == parse_verify &&
+        *(int *)((char *)out + k->off) == SSL_VERIFY_NONE)
+        warn_at(v,
+                "%s: none: TLS certificates and host names are not verified; anyone on the "
+                "path can read and change this traffic",
+                key);
     cfgval_free(def);
     return rc;
 }
@@ -2012,7 +2080,43 @@ static int check_module(loader *L, const cfgval *v, const char *prefix, const mo
         key_join(key, prefix, "expvar.namespace");
         return fail(L, at ? at : v, key, "string value is not set accessing 'expvar.namespace'");
     }
+    if (m->hosts_file && m->hosts.n == 0)
+        return 0; /* the hosts come from the file, read when the poller starts */
     return check_hosts(L, v, prefix, &m->hosts);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* heap.pause_percentiles: [50, 90, 99] → sorted, unique, each in (0, 100]. */
+static int pause_percentiles(loader *L, const cfgval *v, const char *prefix, module_config *m)
+{
+    char key[KEY_MAX];
+    const cfgval *l = get_path(v, "heap.pause_percentiles");
+    key_join(key, prefix, "heap.pause_percentiles");
+    if (!l || l->type == CFGV_NULL)
+        return 0;
+    if (l->type != CFGV_LIST)
+        return fail(L, l, key, "expected a list of percentiles, e.g. [50, 90, 99]");
+    for (const cfgval *e = l->child; e; e = e->next) {
+        double p = e->type == CFGV_INT ? (double)e->i : e->type == CFGV_FLOAT ? e->f : -1;
+        if (!(p > 0 && p <= 100))
+            return fail(L, e, key, "percentile \"%s\" must be a number above 0 and at most 100",
+                        e->str ? e->str : "?");
+        if (m->heap_n_pause_pct == COUNT(m->heap_pause_pct))
+            return fail(L, e, key, "at most %zu percentiles", COUNT(m->heap_pause_pct));
+        m->heap_pause_pct[m->heap_n_pause_pct++] = p;
+    }
+    qsort(m->heap_pause_pct, m->heap_n_pause_pct, sizeof(double), cmp_double);
+    size_t n = 0;
+    for (size_t i = 0; i < m->heap_n_pause_pct; i++)
+        if (n == 0 || m->heap_pause_pct[n - 1] != m->heap_pause_pct[i])
+            m->heap_pause_pct[n++] = m->heap_pause_pct[i];
+    m->heap_n_pause_pct = n;
+    return 0;
 }
 
 static int golang_module(loader *L, const cfgval *v, const char *prefix)
@@ -2023,7 +2127,7 @@ static int golang_module(loader *L, const cfgval *v, const char *prefix)
     if (!(m->file = strdup(v->file ? v->file : "")))
         return oom(L);
     m->line = v->line;
-    if (decode_table(L, v, prefix, &module_section, m))
+    if (decode_table(L, v, prefix, &module_section, m) || pause_percentiles(L, v, prefix, m))
         return -1;
     return check_module(L, v, prefix, m);
 }
@@ -2129,18 +2233,6 @@ static int glob_modules(loader *L, const cfgval *at, const char *key, const char
 static int modules_dir(loader *L, const cfgval *sec, const char *prefix)
 {
     char key[KEY_MAX];
-    const cfgval *reload = get_path(sec, "reload.enabled");
-    if (reload && reload->type != CFGV_NULL) {
-        int on = 0;
-        key_join(key, prefix, "reload.enabled");
-        if (dec_bool(L, reload, key, NULL, &on))
-            return -1;
-        if (on)
-            warn_at(reload,
-                    "%s: reloading is not supported by expvarbeat; module files are read "
-                    "once at start",
-                    key);
-    }
     const cfgval *path = cfgval_get(sec, "path");
     if (!path || path->type == CFGV_NULL)
         return 0;
@@ -2768,6 +2860,35 @@ static void warn_template_settings(const cfgval *root)
                     c->key);
 }
 
+/* Cross-key rules of the top level: queue kind, shard, logging destinations. */
+static int finish_top(loader *L, const cfgval *root)
+{
+    config *c = L->cfg;
+    const cfgval *disk = get_path(root, "queue.disk"), *mem = get_path(root, "queue.mem");
+    c->disk_queue.enabled = disk && disk->type != CFGV_NULL;
+    if (c->disk_queue.enabled && mem && mem->type != CFGV_NULL)
+        return fail(L, disk, "queue",
+                    "only one queue type can be configured (queue.mem or "
+                    "queue.disk)");
+    if (c->disk_queue.segment_size == 0)
+        c->disk_queue.segment_size = c->disk_queue.max_size / 10;
+    if (c->disk_queue.segment_size > c->disk_queue.max_size)
+        return fail(L, get_path(root, "queue.disk.segment_size"), "queue.disk.segment_size",
+                    "%zu is more than queue.disk.max_size (%zu)", c->disk_queue.segment_size,
+                    c->disk_queue.max_size);
+    if (c->shard.index >= c->shard.count) {
+        const cfgval *at = get_path(root, "shard.index");
+        return fail(L, at ? at : get_path(root, "shard.count"), "shard.index",
+                    "%d must be less than shard.count (%d)", c->shard.index, c->shard.count);
+    }
+    /* -e: "log to stderr and disable file output", as Metricbeat's flag */
+    if (c->log_to_stderr)
+        c->logging.to_files = 0;
+    else if (c->logging.to_stderr)
+        c->log_to_stderr = 1;
+    return 0;
+}
+
 static int decode_config(loader *L, const cfgval *root)
 {
     config *c = L->cfg;
@@ -2780,6 +2901,8 @@ static int decode_config(loader *L, const cfgval *root)
             return oom(L);
     }
     if (load_modules(L, root) || load_output(L, root) || load_kibana(L, root))
+        return -1;
+    if (finish_top(L, root))
         return -1;
     /* after the output: an Elasticsearch preset replaces the queue settings */
     if (c->queue.flush_min_events > c->queue.events) {
@@ -2799,7 +2922,7 @@ config *config_load(const config_opts *o, char *err, size_t errlen)
         errlen = sizeof none;
     }
     err[0] = '\0';
-    loader L = {.err = err, .errlen = errlen};
+    loader L = {.err = err, .errlen = errlen, .no_strict_perms = o->no_strict_perms};
     cfgval *root = NULL;
     config *c = calloc(1, sizeof *c);
     if (!c) {

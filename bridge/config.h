@@ -64,6 +64,16 @@ typedef struct module_config {
     /* expvarbeat extensions (keys under the module) */
     size_t max_body_bytes; /* `max_body_size`, default 10 MiB */
     int max_depth;         /* `max_depth`, default 64 */
+    /* Beyond Metricbeat, all off by default so documents stay identical. */
+    strlist expvar_include;   /* expvar.include: globs over dotted paths; empty = all */
+    strlist expvar_exclude;   /* expvar.exclude: globs; applied after include */
+    int expvar_max_fields;    /* expvar.max_fields: 0 = no cap */
+    int expvar_drop_memstats; /* expvar.drop_memstats, default 0 */
+    int heap_restart_reset;   /* heap.restart_reset: NumGC going down restarts the window */
+    double heap_pause_pct[8]; /* heap.pause_percentiles, each in (0, 100], ascending */
+    size_t heap_n_pause_pct;
+    int heap_rates;   /* heap.rates: per-window allocation and GC rates, default 0 */
+    char *hosts_file; /* hosts_file: more hosts, YAML list or one URL a line; NULL = none */
 } module_config;
 
 enum output_type { OUTPUT_CONSOLE, OUTPUT_FILE, OUTPUT_ELASTICSEARCH, OUTPUT_KAFKA };
@@ -203,7 +213,19 @@ typedef struct config {
     char *modules_path; /* config.modules.path glob, joined to path.config; NULL = unset */
     output_config output;
     int log_level;     /* enum log_level; default LOG_INFO */
-    int log_to_stderr; /* -e */
+    int log_to_stderr; /* -e, or logging.to_stderr */
+    struct {
+        int to_files;              /* logging.to_files, default 1 (off when -e is given) */
+        int to_stderr;             /* logging.to_stderr, default 0; -e sets log_to_stderr */
+        int json;                  /* logging.json, default 0 (ECS JSON lines) */
+        char *path;                /* logging.files.path, default path.logs */
+        char *name;                /* logging.files.name, default "expvarbeat" */
+        int keepfiles;             /* logging.files.keepfiles, default 7, 2..1024 */
+        int64_t rotateeverybytes;  /* logging.files.rotateeverybytes, default 10 MiB */
+        int permissions;           /* logging.files.permissions, default 0600 */
+        int metrics_enabled;       /* logging.metrics.enabled, default 1 */
+        int64_t metrics_period_ms; /* logging.metrics.period, default 30s */
+    } logging;
     struct {
         int enabled; /* default 0 */
         char *host;  /* default "localhost" */
@@ -214,6 +236,20 @@ typedef struct config {
         int flush_min_events;     /* default 1600 */
         int64_t flush_timeout_ms; /* default 10000 */
     } queue;
+    struct {
+        int enabled;         /* a queue.disk section is present */
+        char *path;          /* queue.disk.path, default "<path.data>/diskqueue" */
+        size_t max_size;     /* queue.disk.max_size, default 10GB */
+        size_t segment_size; /* queue.disk.segment_size, default max_size / 10 */
+    } disk_queue;
+    struct {
+        int enabled;       /* *.config.modules.reload.enabled, default 0 */
+        int64_t period_ms; /* *.config.modules.reload.period, default 10s */
+    } reload;
+    struct {
+        int index; /* shard.index, default 0; < count */
+        int count; /* shard.count, default 1: this instance scrapes every target */
+    } shard;
     int64_t shutdown_timeout_ms; /* `shutdown_timeout`, default 5000 */
     setup_config setup;
     struct {
@@ -228,6 +264,7 @@ typedef struct config_opts {
     size_t n_overrides;
     const char *path_home, *path_config, *path_data, *path_logs; /* NULL = default */
     int log_to_stderr;
+    int no_strict_perms; /* --strict.perms=false: accept config files others may write */
 } config_opts;
 
 /* Returns a config or NULL with a one-line message in err ("FILE:LINE: KEY: why"). */

@@ -130,6 +130,8 @@ static int parse_args(cli *c, int argc, char **argv)
             rc = append(c->overrides, &c->opts.n_overrides, argv[++i]);
         else if (flag)
             *flag = 1;
+        else if (!strcmp(a, "--strict.perms=false"))
+            c->opts.no_strict_perms = 1;
         else if (!strcmp(a, "-v") || !strncmp(a, "--strict.perms", 14))
             continue; /* accepted for Metricbeat compatibility */
         else if (a[0] == '-' && a[1]) {

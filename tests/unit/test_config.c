@@ -658,7 +658,7 @@ static void test_warnings(void **state)
                    "ignored");
     expect_log(&r, "warnings.yml:9: setup.dashboards.retry: ignored; the import is tried once");
     expect_log(&r, "warnings.yml:10: unknown key 'bogus'");
-    expect_log(&r, "warnings.yml:11: logging.to_files: not supported by expvarbeat; ignored");
+    expect_log(&r, "warnings.yml:11: logging.to_syslog: not supported by expvarbeat; ignored");
     expect_log(&r, "warnings.yml:12: unknown key 'logging.colour'");
     expect_log(&r, "warnings.yml:15: output.console.codec: not supported by expvarbeat; ignored");
     expect_log(&r, "warnings.yml:16: unknown key 'output.console.colour'");
@@ -687,8 +687,8 @@ static void test_modules_dir(void **state)
     load(&r, "nomodules", files, 1, NULL, 0);
     expect_ok(&r); /* an existing but empty modules.d is fine */
     assert_int_equal(r.cfg->n_modules, 0);
-    expect_log(&r, "metricbeat.yml:3: metricbeat.config.modules.reload.enabled: reloading is "
-                   "not supported");
+    assert_true(r.cfg->reload.enabled); /* with the default period */
+    assert_int_equal(r.cfg->reload.period_ms, 10000);
     done(&r);
 }
 
