@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
+#include "tstatus.h"
 
 enum { STATS_MS_EXPVAR = 0, STATS_MS_HEAP = 1, STATS_MS_COUNT = 2 };
 
@@ -34,7 +35,18 @@ typedef struct stats {
     uint64_t too_many;     /* items answered 429: retried */
     uint64_t queue_active; /* events waiting or in flight */
     uint64_t targets;      /* scrape instances */
-    int64_t start_ms;      /* wall clock at start, ms since epoch */
+    /* disk queue (queue.disk), when enabled */
+    uint64_t spool_bytes;   /* bytes on disk now */
+    uint64_t spool_events;  /* events on disk not yet acked */
+    uint64_t spool_corrupt; /* events lost to truncated or corrupt segments, each logged */
+    uint64_t spool_full;    /* times the spool was full and scrapes waited */
+    /* reload (SIGHUP, config.modules.reload) */
+    uint64_t reloads;         /* applied */
+    uint64_t reload_failures; /* rejected: the old config kept running */
+    /* per-target health: the poller walks its targets through this */
+    tstatus_each_fn each_target;
+    void *each_target_owner;
+    int64_t start_ms; /* wall clock at start, ms since epoch */
     const char *output_name;
     /* identity, for / and /stats */
     const char *name, *hostname, *version, *ephemeral_id, *uuid;
