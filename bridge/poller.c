@@ -81,6 +81,9 @@ static int add_targets(poller *p, const module_config *m, char *err, size_t errl
                          m->hosts.v[h], why);
                 return -1;
             }
+            tstatus_init(&t->status, t->url.uri, t->site.metricset,
+                         kinds[k].bit == MS_EXPVAR ? m->expvar_namespace : "", m->period_ms,
+                         m->timeout_ms);
             t->heap_pos = p->n;
             p->due[p->n++] = t;
         }
@@ -100,6 +103,13 @@ static size_t count_targets(const config *c)
 
 static void on_scrape_done(void *ctx, CURL *easy, CURLcode rc);
 static void on_due(void *ctx);
+
+static void each_target(void *owner, tstatus_visit_fn fn, void *arg)
+{
+    const poller *p = owner;
+    for (size_t i = 0; i < p->n; i++)
+        fn(&p->due[i]->status, arg);
+}
 
 poller *poller_new(const config *c, const beat_info *bi, pipeline *pl, stats *st, loop *l,
                    char *err, size_t errlen)
@@ -133,6 +143,8 @@ poller *poller_new(const config *c, const beat_info *bi, pipeline *pl, stats *st
             return NULL;
         }
     st->targets = p->n;
+    st->each_target = each_target;
+    st->each_target_owner = p;
     return p;
 }
 
@@ -140,6 +152,10 @@ void poller_free(poller *p)
 {
     if (!p)
         return;
+    if (p->st && p->st->each_target_owner == p) { /* the endpoint outlives the targets */
+        p->st->each_target = NULL;
+        p->st->each_target_owner = NULL;
+    }
     for (size_t i = 0; i < p->n; i++) {
         if (p->due[i]->in_flight)
             curlm_remove(p->cm, p->due[i]->easy);
@@ -278,7 +294,10 @@ static void on_scrape_done(void *ctx, CURL *easy, CURLcode rc)
     t->in_flight = 0;
     p->in_flight--;
     p->done++;
-    int failed = scrape_render(t, rc, p->bi, clock_mono_ns(), p->gen, msg, sizeof msg);
+    int64_t now_ns = clock_mono_ns();
+    int failed = scrape_render(t, rc, p->bi, now_ns, p->gen, msg, sizeof msg);
+    tstatus_record(&t->status, clock_wall_ms(), (now_ns - t->start_mono_ns) / 1000,
+                   failed ? msg : NULL);
     ms_stats *ms = &p->st->ms[t->ms];
     ms->events++;
     if (failed) {

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "config.h"
 #include "event.h"
+#include "tstatus.h"
 #include "metricset.h"
 
 /* Result of URL building (spec §1.1). */
@@ -48,6 +49,7 @@ typedef struct target {
     int64_t start_wall_ms, start_mono_ns;
     char status_line[128]; /* last "HTTP/1.1 404 Not Found" seen */
     char errbuf[CURL_ERROR_SIZE];
+    tstatus status; /* health, for the status page and /stats */
 } target;
 
 /* Builds a target with its easy handle configured once.  NULL + err. */
