@@ -2,7 +2,8 @@
  * /debug/vars has Go expvar's shape, with runtime.MemStats field names filled
  * from what glibc and /proc say about this process, so expvarbeat can scrape
  * itself with both metricsets; /stats uses libbeat's monitoring field names;
- * / is libbeat's info registry.  Keys are written sorted, as Go writes maps.
+ * / is libbeat's info registry for API clients and the HTML status page for
+ * browsers (also at /status).  Keys are written sorted, as Go writes maps.
  * The server is libmicrohttpd in external-epoll mode: no thread of its own,
  * the main loop watches stats_server_fd() and calls stats_server_run(). */
 #include "stats.h"
@@ -25,6 +26,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "log.h"
+#include "status_page.h"
 
 static const char *const ms_names[STATS_MS_COUNT] = {"expvar", "heap"};
 
@@ -114,9 +116,13 @@ static void gen_str(yajl_gen g, const char *s)
 /* Text, not yajl_gen_integer: counters are unsigned and may pass INT64_MAX. */
 static void gen_u64(yajl_gen g, uint64_t v)
 {
+    /* By hand: /stats writes 60 durations for each of up to 10,000 targets. */
     char t[24];
-    int n = snprintf(t, sizeof t, "%" PRIu64, v);
-    yajl_gen_number(g, t, (size_t)n);
+    size_t n = sizeof t;
+    do
+        t[--n] = (char)('0' + v % 10);
+    while (v /= 10);
+    yajl_gen_number(g, t + n, sizeof t - n);
 }
 
 static void kv_u64(yajl_gen g, const char *k, uint64_t v)
@@ -206,6 +212,25 @@ static void gen_memstats(yajl_gen g, const proc_sample *p)
     yajl_gen_map_close(g);
 }
 
+/* queue.disk: zero while the disk queue is off. */
+static void gen_disk_queue(yajl_gen g, const stats *st)
+{
+    open_map(g, "disk");
+    kv_u64(g, "bytes", st->spool_bytes);
+    kv_u64(g, "corrupt", st->spool_corrupt);
+    kv_u64(g, "events", st->spool_events);
+    kv_u64(g, "full", st->spool_full);
+    yajl_gen_map_close(g);
+}
+
+static void gen_reload(yajl_gen g, const stats *st)
+{
+    open_map(g, "reload");
+    kv_u64(g, "applied", st->reloads);
+    kv_u64(g, "failed", st->reload_failures);
+    yajl_gen_map_close(g);
+}
+
 static void gen_own_counters(yajl_gen g, const stats *st, int64_t now_ms)
 {
     open_map(g, "expvarbeat");
@@ -225,7 +250,9 @@ static void gen_own_counters(yajl_gen g, const stats *st, int64_t now_ms)
     yajl_gen_map_close(g);
     open_map(g, "queue");
     kv_u64(g, "active", st->queue_active);
+    gen_disk_queue(g, st);
     yajl_gen_map_close(g);
+    gen_reload(g, st);
     open_map(g, "scrapes");
     for (int i = 0; i < STATS_MS_COUNT; i++) {
         open_map(g, ms_names[i]);
@@ -304,6 +331,10 @@ static void gen_beat(yajl_gen g, const stats *st, int64_t now_ms, const proc_sam
 static void gen_libbeat(yajl_gen g, const stats *st)
 {
     open_map(g, "libbeat");
+    /* libbeat's own name for applied reloads (libbeat/cfgfile). */
+    open_map(g, "config");
+    kv_u64(g, "reloads", st->reloads);
+    yajl_gen_map_close(g);
     open_map(g, "output");
     open_map(g, "events");
     kv_u64(g, "acked", st->acked);
@@ -337,12 +368,74 @@ static void gen_libbeat(yajl_gen g, const stats *st)
     yajl_gen_map_close(g);
 }
 
+static void gen_target(const tstatus *s, void *arg)
+{
+    yajl_gen g = arg;
+    uint32_t us[TSTATUS_HISTORY];
+    size_t n = tstatus_history(s, us, NULL);
+    yajl_gen_map_open(g);
+    kv_str(g, "address", s->address);
+    kv_u64(g, "consecutive_failures", s->consecutive_failures);
+    gen_str(g, "durations_us");
+    yajl_gen_array_open(g);
+    for (size_t i = 0; i < n; i++)
+        gen_u64(g, us[i]);
+    yajl_gen_array_close(g);
+    kv_u64(g, "failures", s->failures);
+    kv_u64(g, "last_duration_us", s->last_duration_us > 0 ? (uint64_t)s->last_duration_us : 0);
+    kv_str(g, "last_error", s->last_error);
+    kv_u64(g, "last_error_ms", s->last_error_wall_ms > 0 ? (uint64_t)s->last_error_wall_ms : 0);
+    kv_u64(g, "last_scrape_ms", s->last_wall_ms > 0 ? (uint64_t)s->last_wall_ms : 0);
+    kv_str(g, "metricsets", s->metricsets);
+    kv_str(g, "namespace", s->ns);
+    kv_u64(g, "period_ms", s->period_ms > 0 ? (uint64_t)s->period_ms : 0);
+    kv_u64(g, "scrapes", s->scrapes);
+    kv_str(g, "state", tstatus_state_name(tstatus_state(s)));
+    kv_u64(g, "timeout_ms", s->timeout_ms > 0 ? (uint64_t)s->timeout_ms : 0);
+    yajl_gen_map_close(g);
+}
+
+static void count_state(const tstatus *s, void *arg)
+{
+    ((uint64_t *)arg)[tstatus_state(s)]++;
+}
+
+/* What libbeat has no names for: per-target health (the status page's data)
+ * and the disk queue and reload counters. */
+static void gen_expvarbeat(yajl_gen g, const stats *st)
+{
+    uint64_t count[TSTATUS_STATES] = {0};
+    if (st->each_target)
+        st->each_target(st->each_target_owner, count_state, count);
+    open_map(g, "expvarbeat");
+    open_map(g, "queue");
+    gen_disk_queue(g, st);
+    yajl_gen_map_close(g);
+    gen_reload(g, st);
+    open_map(g, "summary");
+    kv_u64(g, "failing", count[TSTATUS_FAILING]);
+    kv_u64(g, "ok", count[TSTATUS_OK]);
+    kv_u64(g, "pending", count[TSTATUS_PENDING]);
+    kv_u64(g, "slow", count[TSTATUS_SLOW]);
+    kv_u64(g, "total",
+           count[TSTATUS_FAILING] + count[TSTATUS_OK] + count[TSTATUS_PENDING] +
+               count[TSTATUS_SLOW]);
+    yajl_gen_map_close(g);
+    gen_str(g, "targets");
+    yajl_gen_array_open(g);
+    if (st->each_target)
+        st->each_target(st->each_target_owner, gen_target, g);
+    yajl_gen_array_close(g);
+    yajl_gen_map_close(g);
+}
+
 static void gen_stats(yajl_gen g, const stats *st, int64_t now_ms)
 {
     proc_sample p;
     sample_process(&p);
     yajl_gen_map_open(g);
     gen_beat(g, st, now_ms, &p);
+    gen_expvarbeat(g, st);
     gen_libbeat(g, st);
     open_map(g, "metricbeat");
     open_map(g, "golang");
@@ -478,8 +571,37 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+enum { BODY_JSON, BODY_HTML };
+
+static enum MHD_Result respond_bytes(struct MHD_Connection *c, unsigned status, int kind,
+                                     int negotiated, const void *p, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)p, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    if (kind == BODY_HTML) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+        /* The page has no script: if escaping ever missed something, the
+         * browser still runs nothing and loads nothing. */
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    } else {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    }
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (negotiated)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 /* Takes g. */
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, yajl_gen g)
+static enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, int negotiated,
+                                    yajl_gen g)
 {
     const unsigned char *p;
     size_t len;
@@ -488,15 +610,33 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, yajl_g
             yajl_gen_free(g);
         return MHD_NO;
     }
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)p, MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result ret = respond_bytes(c, status, BODY_JSON, negotiated, p, len);
     yajl_gen_free(g);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, yajl_gen g)
+{
+    return respond_json(c, status, 0, g);
+}
+
+static int has_arg(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, name, strlen(name), NULL,
+                                         NULL) == MHD_YES;
+}
+
+static enum MHD_Result respond_page(struct MHD_Connection *c, const stats *st, int negotiated)
+{
+    buf b;
+    buf_init(&b, 0);
+    size_t rows = has_arg(c, "all") ? SIZE_MAX : STATUS_PAGE_ROWS;
+    enum MHD_Result ret = MHD_NO;
+    if (status_page_render(st, wall_ms(), rows, &b) == 0)
+        ret = respond_bytes(c, MHD_HTTP_OK, BODY_HTML, negotiated, b.data, b.len);
+    else
+        log_error("http endpoint: out of memory rendering the status page");
+    buf_free(&b);
     return ret;
 }
 
@@ -523,13 +663,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", "method",
                              method);
+    if (strcmp(url, "/status") == 0)
+        return respond_page(c, s->st, 0);
+    /* / stays libbeat's JSON for API clients; browsers ask for HTML first. */
+    int root = strcmp(url, "/") == 0;
+    if (root &&
+        status_page_wanted(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT)))
+        return respond_page(c, s->st, 1);
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(url, routes[i].path) != 0)
             continue;
         /* libbeat looks only at whether ?pretty is there, not at its value. */
-        int pretty = MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "pretty", 6, NULL,
-                                                   NULL) == MHD_YES;
-        return respond(c, MHD_HTTP_OK, render(routes[i].fn, s->st, wall_ms(), pretty));
+        int pretty = has_arg(c, "pretty");
+        return respond_json(c, MHD_HTTP_OK, root, render(routes[i].fn, s->st, wall_ms(), pretty));
     }
     return respond_error(c, MHD_HTTP_NOT_FOUND, "not found", "path", url);
 }

@@ -11,7 +11,7 @@
 
 enum { TSTATUS_HISTORY = 60, TSTATUS_ERR_MAX = 256 };
 
-enum tstatus_state { TSTATUS_PENDING, TSTATUS_OK, TSTATUS_FAILING, TSTATUS_SLOW };
+enum tstatus_state { TSTATUS_PENDING, TSTATUS_OK, TSTATUS_FAILING, TSTATUS_SLOW, TSTATUS_STATES };
 
 typedef struct tstatus {
     /* set once by the poller when the target is made */
@@ -24,9 +24,12 @@ typedef struct tstatus {
     int64_t last_duration_us;
     uint64_t scrapes, failures;
     uint32_t consecutive_failures;
-    char last_error[TSTATUS_ERR_MAX];       /* "" when the last scrape succeeded */
+    /* "" when the last scrape succeeded; always valid UTF-8 without control
+     * characters, because it reaches JSON and HTML renderers verbatim. */
+    char last_error[TSTATUS_ERR_MAX];
     int64_t last_error_wall_ms;             /* when last_error was set; kept after a success */
     uint32_t durations_us[TSTATUS_HISTORY]; /* ring of the last scrape durations */
+    uint64_t failed_bits;                   /* bit i: the scrape in durations_us[i] failed */
     size_t hist_next, hist_n;
 } tstatus;
 
@@ -34,16 +37,23 @@ typedef struct tstatus {
 void tstatus_init(tstatus *s, const char *address, const char *metricsets, const char *ns,
                   int64_t period_ms, int64_t timeout_ms);
 
-/* One finished scrape: err NULL or "" for success. */
+/* One finished scrape: err NULL or "" for success.  err is copied, cut to
+ * TSTATUS_ERR_MAX - 1 bytes on a character boundary; bytes that are not
+ * UTF-8 and control characters become '?'. */
 void tstatus_record(tstatus *s, int64_t wall_ms, int64_t duration_us, const char *err);
+
+/* The remembered durations, oldest first, and whether each of those scrapes
+ * failed (failed may be NULL).  Returns how many (at most TSTATUS_HISTORY). */
+size_t tstatus_history(const tstatus *s, uint32_t us[TSTATUS_HISTORY],
+                       unsigned char failed[TSTATUS_HISTORY]);
 
 /* ok, failing (the last scrape failed), slow (succeeded but took more than
  * half the period or the timeout), or pending (never finished). */
 enum tstatus_state tstatus_state(const tstatus *s);
 const char *tstatus_state_name(enum tstatus_state st);
 
-/* Calls fn for each target, oldest duration first in the ring helpers'
- * order; set by the poller in stats.each_target. */
+/* Calls fn once for each target, in configuration order; the poller sets
+ * it in stats.each_target.  The pointers are valid only during the call. */
 typedef void (*tstatus_visit_fn)(const tstatus *s, void *arg);
 typedef void (*tstatus_each_fn)(void *owner, tstatus_visit_fn fn, void *arg);
 
