@@ -33,6 +33,7 @@ BYTE_FIELDS = [
     "golang.heap.allocations.idle", "golang.heap.allocations.total",
     "golang.heap.gc.next_gc_limit", "golang.heap.system.obtained",
     "golang.heap.system.released", "golang.heap.system.stack", "golang.heap.system.total",
+    "golang.heap.allocations.rate.bytes_per_sec",
 ]
 DURATION_FORMAT = {"id": "duration", "params": {"inputFormat": "nanoseconds",
                                                 "outputFormat": "humanizePrecise",
@@ -284,6 +285,16 @@ def overview_panels():
                 S("GC Rate", "max", H + "gc.total_count", "differences", "mavg"),
                 S("CPU Fraction", "max", H + "gc.cpu_fraction", axis="right"),
             ])], "Count", "Fraction"),
+        # Beyond Metricbeat: empty unless heap.pause_percentiles / heap.rates are on.
+        xy_panel("gc-percentiles", "GC pause percentiles", (0, 44, 24, 16), [("line", [
+            S("p50 GC pause (ns)", "average", H + "gc.pause.p50.ns"),
+            S("p90 GC pause (ns)", "average", H + "gc.pause.p90.ns"),
+            S("p99 GC pause (ns)", "max", H + "gc.pause.p99.ns"),
+        ])], "Durations (ns)"),
+        xy_panel("rates", "Allocation and GC rates", (24, 44, 24, 16), [("line", [
+            S("Allocation rate (bytes/s)", "average", H + "allocations.rate.bytes_per_sec", **b),
+            S("GC rate (per second)", "average", H + "gc.rate.per_sec", axis="right"),
+        ])], "Bytes per second", "GCs per second"),
     ]
 
 
@@ -457,7 +468,8 @@ def bundle():
         "overview.ndjson": [dashboard(
             "expvarbeat-golang-overview", "[expvarbeat Golang] Overview",
             "Go heap, system memory, objects and GC of every scraped service: the series of "
-            "Metricbeat's golang Overview dashboard, as Lens panels.",
+            "Metricbeat's golang Overview dashboard, as Lens panels, plus GC pause "
+            "percentiles and allocation/GC rates (heap.pause_percentiles, heap.rates).",
             overview_panels(), "overview-service-address")],
         "targets.ndjson": [errors_search(), dashboard(
             "expvarbeat-golang-targets", "[expvarbeat Golang] Targets",

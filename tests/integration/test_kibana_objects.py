@@ -199,11 +199,13 @@ def leaves(doc, prefix=""):
 
 def sample_docs():
     """Documents for the sample target, a target that fails and expvarbeat's
-    own /debug/vars, all with the default config's namespace."""
+    own /debug/vars, all with the default config's namespace, and heap
+    documents with the extras on."""
     docs = []
     with X.TargetServer() as srv:
         srv.route("/debug/vars", X.capture("expvartarget"))
         srv.route("/missing", X.GoStatus(404))
+        srv.route("/t2", X.capture("expvartarget-t2"))
         ok = X.run_expvarbeat(["test", "target", srv.url(), "--namespace", "expvarbeat"])
         assert ok.rc == 0, ok.describe()
         docs += ok.docs()
@@ -212,7 +214,29 @@ def sample_docs():
         assert bad.rc != 0, bad.describe()
         docs += bad.docs()
         docs += self_docs(srv)
+        docs += extras_docs(srv)
     return docs
+
+
+# The heap extras the Overview dashboard shows (heap.pause_percentiles
+# [50, 90, 99], heap.rates): they exist only in documents written with them on.
+HEAP_EXTRAS = {"heap.pause_percentiles": [50, 90, 99], "heap.rates": True,
+               "heap.restart_reset": True}
+
+
+def extras_docs(srv):
+    """Heap documents of a daemon with the extras on: the first has the GC
+    window's percentiles (146 GCs in the capture), later ones the rates."""
+    cfg = {"metricbeat.modules": [X.golang_module(srv.url("/t2"), metricsets=("heap",),
+                                                  period="200ms", **HEAP_EXTRAS)]}
+
+    def both(docs):
+        heaps = [d.get("golang", {}).get("heap", {}) for d in docs]
+        return (any("p50" in h.get("gc", {}).get("pause", {}) for h in heaps) and
+                any("rate" in h.get("gc", {}) for h in heaps))
+    with X.Daemon(cfg) as d:
+        d.wait_for(both, 20, "heap documents with percentiles and rates")
+        return d.stop()
 
 
 def self_docs(srv):
@@ -511,6 +535,14 @@ class TestOverviewSeries(Base):
         ("gc-count", "max", "gc.total_count", ["differences", "moving_average"]),
         ("gc-count", "max", "gc.cpu_fraction", []),
     ]
+    # Beyond Metricbeat: heap.pause_percentiles and heap.rates.
+    EXTRAS = [
+        ("gc-percentiles", "average", "gc.pause.p50.ns", []),
+        ("gc-percentiles", "average", "gc.pause.p90.ns", []),
+        ("gc-percentiles", "max", "gc.pause.p99.ns", []),
+        ("rates", "average", "allocations.rate.bytes_per_sec", []),
+        ("rates", "average", "gc.rate.per_sec", []),
+    ]
 
     def shown_series(self):
         dash = self.by_id[("dashboard", "expvarbeat-golang-overview")]
@@ -532,7 +564,7 @@ class TestOverviewSeries(Base):
         return out
 
     def test_every_metricbeat_series_is_there(self):
-        self.assertEqual(sorted(self.METRICBEAT), sorted(self.shown_series()))
+        self.assertEqual(sorted(self.METRICBEAT + self.EXTRAS), sorted(self.shown_series()))
 
 
 class TestDataView(Base):
