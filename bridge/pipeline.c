@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "spool.h"
 
 #define BACKOFF_INIT_MS 1000
 #define BACKOFF_MAX_MS 60000
@@ -27,7 +28,18 @@ struct pipeline {
     int64_t backoff_ms, retry_at_ms;
     int64_t now_ms; /* the clock of the current poll: outputs may finish batches inside it */
     unsigned seed;
+    /* queue.disk: the ring is a read-ahead window over the spool. */
+    spool *sp;
+    size_t unsynced; /* appended since the last fdatasync: not yet accepted */
+    int full;        /* the last reservation found the spool full */
+    uint64_t max_size;
 };
+
+/* An event read from the spool: the ticket acks it there. */
+typedef struct spooled {
+    event_rec ev; /* first: the ring and batches hold &ev */
+    uint64_t ticket;
+} spooled;
 
 int64_t clock_wall_ms(void)
 {
@@ -58,6 +70,31 @@ static void kick(pipeline *p)
         loop_arm(&p->timer, loop_now_ms());
 }
 
+static void update_spool_stats(pipeline *p)
+{
+    p->st->spool_bytes = spool_bytes(p->sp);
+    p->st->spool_events = spool_events(p->sp);
+    p->st->spool_corrupt = spool_corrupt(p->sp);
+    p->st->queue_active = spool_events(p->sp);
+}
+
+static int open_spool(pipeline *p, const config *c, char *err, size_t errlen)
+{
+    p->sp = spool_open(c->disk_queue.path, c->disk_queue.max_size, c->disk_queue.segment_size,
+                       p->cap, err, errlen);
+    if (!p->sp)
+        return -1;
+    /* The disk queue has no flush settings: events go as soon as they are
+     * durable, up to a batch at a time. */
+    p->flush_timeout_ms = 0;
+    p->max_size = c->disk_queue.max_size;
+    update_spool_stats(p);
+    log_info("disk queue %s: %llu events (%llu bytes) waiting from earlier runs",
+             c->disk_queue.path, (unsigned long long)spool_events(p->sp),
+             (unsigned long long)spool_bytes(p->sp));
+    return 0;
+}
+
 pipeline *pipeline_new(const config *c, const output_ops *ops, loop *l, stats *st, char *err,
                        size_t errlen)
 {
@@ -79,6 +116,10 @@ pipeline *pipeline_new(const config *c, const output_ops *ops, loop *l, stats *s
     p->b.results = calloc(p->batch_max, sizeof *p->b.results);
     if (!p->ring || !p->b.events || !p->b.results)
         goto oom;
+    if (c->disk_queue.enabled && open_spool(p, c, err, errlen) != 0) {
+        pipeline_free(p);
+        return NULL;
+    }
     p->out = ops->open(c, l, st, err, errlen);
     if (!p->out) {
         pipeline_free(p);
@@ -95,8 +136,31 @@ oom:
     return NULL;
 }
 
+/* The spool bounds the queue by bytes on disk; scrapes wait while it is
+ * full (counted once per full spell). */
+static int reserve_spool(pipeline *p)
+{
+    if (!spool_room(p->sp, p->reserved)) {
+        if (!p->full) {
+            p->st->spool_full++;
+            log_warn("disk queue is full (%llu bytes in %llu events, max_size %llu): scrapes "
+                     "wait until the output catches up",
+                     (unsigned long long)spool_bytes(p->sp),
+                     (unsigned long long)spool_events(p->sp), (unsigned long long)p->max_size);
+        }
+        p->full = 1;
+        update_spool_stats(p);
+        return -1;
+    }
+    p->full = 0;
+    p->reserved++;
+    return 0;
+}
+
 int pipeline_reserve(pipeline *p)
 {
+    if (p->sp)
+        return reserve_spool(p);
     if (p->count + p->reserved + (p->in_flight ? p->b.n : 0) >= p->cap)
         return -1;
     p->reserved++;
@@ -114,8 +178,29 @@ static void update_active(pipeline *p)
     p->st->queue_active = p->count + (p->in_flight ? p->b.n : 0);
 }
 
+/* Appended now, durable (and so accepted) at the next poll: one fdatasync
+ * covers every event published in the same turn of the loop. */
+static void publish_spool(pipeline *p, char *json, size_t len)
+{
+    char err[512];
+    pipeline_unreserve(p);
+    if (spool_append(p->sp, json, len, err, sizeof err) != 0) {
+        log_error("disk queue: %s; event dropped", err);
+        p->st->dropped++;
+    } else {
+        p->unsynced++;
+    }
+    free(json);
+    update_spool_stats(p);
+    kick(p);
+}
+
 void pipeline_publish(pipeline *p, char *json, size_t len, int64_t now_ms)
 {
+    if (p->sp) {
+        publish_spool(p, json, len);
+        return;
+    }
     event_rec *ev = malloc(sizeof *ev);
     if (!ev) {
         /* Nothing else can be done without memory; say so once per event. */
@@ -162,6 +247,22 @@ static void schedule_retry(pipeline *p, int64_t now_ms)
     p->retry_at_ms = now_ms + half + (int64_t)(rand_r(&p->seed) % (unsigned)(half ? half : 1));
 }
 
+/* OK or DROP: the event is done with, in memory and on disk. */
+static void event_done(pipeline *p, event_rec *ev)
+{
+    if (p->sp)
+        spool_ack(p->sp, ((spooled *)ev)->ticket);
+    event_rec_free(ev);
+}
+
+static void commit_spool(pipeline *p)
+{
+    char err[512];
+    if (spool_commit(p->sp, err, sizeof err) != 0)
+        log_error("disk queue: %s", err);
+    update_spool_stats(p);
+}
+
 static void on_batch_done(batch *b, void *ctx)
 {
     pipeline *p = ctx;
@@ -173,11 +274,11 @@ static void on_batch_done(batch *b, void *ctx)
         case OUT_OK:
             p->st->acked++;
             p->st->write_bytes += ev->len + 1;
-            event_rec_free(ev);
+            event_done(p, ev);
             break;
         case OUT_DROP:
             p->st->dropped++;
-            event_rec_free(ev);
+            event_done(p, ev);
             break;
         case OUT_RETRY:
             ev->attempts++;
@@ -193,7 +294,10 @@ static void on_batch_done(batch *b, void *ctx)
         schedule_retry(p, p->now_ms);
     else
         p->backoff_ms = 0;
-    update_active(p);
+    if (p->sp)
+        commit_spool(p);
+    else
+        update_active(p);
     kick(p);
 }
 
@@ -222,9 +326,43 @@ static void send_batch(pipeline *p, int64_t now_ms)
     p->ops->publish(p->out, b);
 }
 
+/* Makes this turn's appends durable, then reads ahead into the ring. */
+static void step_spool(pipeline *p, int64_t now_ms)
+{
+    char err[512];
+    if (p->unsynced) {
+        if (spool_sync(p->sp, err, sizeof err) != 0)
+            log_error("disk queue: %s", err);
+        p->st->published += p->unsynced;
+        p->unsynced = 0;
+    }
+    spool_rec r;
+    int rc = 0;
+    while (p->count + (p->in_flight ? p->b.n : 0) < p->cap &&
+           (rc = spool_next(p->sp, &r, err, sizeof err)) == 1) {
+        spooled *sv = malloc(sizeof *sv);
+        if (!sv) {
+            /* Still on disk: delivered after a restart. */
+            log_error("out of memory reading the disk queue");
+            free(r.data);
+            break;
+        }
+        *sv = (spooled){{r.data, r.len, 0}, r.ticket};
+        if (p->count == 0)
+            p->oldest_ms = now_ms;
+        p->ring[(p->head + p->count) % p->cap] = &sv->ev;
+        p->count++;
+    }
+    if (rc < 0)
+        log_error("disk queue: %s", err);
+    update_spool_stats(p);
+}
+
 int pipeline_poll(pipeline *p, int64_t now_ms)
 {
     p->now_ms = now_ms;
+    if (p->sp)
+        step_spool(p, now_ms);
     int wait = p->ops->poll ? p->ops->poll(p->out) : -1;
     if (batch_due(p, now_ms))
         send_batch(p, now_ms);
@@ -235,8 +373,15 @@ int pipeline_poll(pipeline *p, int64_t now_ms)
     return wait >= 0 && wait < ms ? wait : (int)ms;
 }
 
+int pipeline_durable(const pipeline *p)
+{
+    return p->sp != NULL;
+}
+
 size_t pipeline_pending(const pipeline *p)
 {
+    if (p->sp)
+        return (size_t)spool_events(p->sp);
     return p->count + (p->in_flight ? p->b.n : 0);
 }
 
@@ -270,6 +415,7 @@ void pipeline_free(pipeline *p)
     if (p->in_flight)
         for (size_t i = 0; i < p->b.n; i++)
             event_rec_free(p->b.events[i]);
+    spool_close(p->sp);
     free(p->ring);
     free(p->b.events);
     free(p->b.results);

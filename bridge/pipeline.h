@@ -5,7 +5,14 @@
  * to the output one at a time; RETRY events return to the front of the queue
  * after a capped exponential backoff with jitter; DROP events are counted.
  * Runs on the loop (a timer decides when the next batch is due).  Times are
- * the loop's monotonic milliseconds.  Main thread only. */
+ * the loop's monotonic milliseconds.  Main thread only.
+ *
+ * With queue.disk the queue is the spool (spool.h): a published event is
+ * appended to disk and counts as published once the poll of the same loop
+ * turn has synced it; the ring becomes a read-ahead window over the spool
+ * (queue.mem.events records); OK/DROP verdicts ack records on disk; room is
+ * bytes on disk, not ring slots; batches go out as soon as events are durable
+ * (no flush timeout). */
 #ifndef EXPVARBEAT_PIPELINE_H
 #define EXPVARBEAT_PIPELINE_H
 
@@ -30,6 +37,8 @@ void pipeline_publish(pipeline *p, char *json, size_t len, int64_t now_ms);
 /* Hands a batch to the output when one is due; returns ms until it wants to
  * run again, or -1 when idle. */
 int pipeline_poll(pipeline *p, int64_t now_ms);
+/* 1 when queued events survive a restart (queue.disk). */
+int pipeline_durable(const pipeline *p);
 /* Events queued or in flight. */
 size_t pipeline_pending(const pipeline *p);
 /* Shutdown: turns the loop, delivering without waiting for full batches,
