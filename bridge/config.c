@@ -25,6 +25,7 @@
 #include <yaml.h>
 
 #include "buf.h"
+#include "expvar_select.h"
 #include "fmtstr.h"
 #include "log.h"
 #include "numfmt.h"
@@ -2072,6 +2073,27 @@ static int check_hosts(loader *L, const cfgval *sec, const char *prefix, const s
     return 0;
 }
 
+/* expvar.include / exclude: compiled once here so `test config` names a bad
+ * pattern with its line, as the daemon would refuse it at start. */
+static int check_patterns(loader *L, const cfgval *v, const char *prefix, const module_config *m)
+{
+    expvar_select_conf sc = {m->expvar_include.v, m->expvar_include.n,  m->expvar_exclude.v,
+                             m->expvar_exclude.n, m->expvar_max_fields, m->expvar_drop_memstats};
+    expvar_select *sel = NULL;
+    char why[256], key[KEY_MAX];
+    if (expvar_select_new(&sc, &sel, why, sizeof why) == 0) {
+        expvar_select_free(sel);
+        return 0;
+    }
+    const cfgval *at = get_path(v, "expvar.include");
+    key_join(key, prefix, "expvar.include");
+    if (!at || strstr(why, "exclude")) {
+        at = get_path(v, "expvar.exclude");
+        key_join(key, prefix, "expvar.exclude");
+    }
+    return fail(L, at ? at : v, key, "%s", why);
+}
+
 static int check_module(loader *L, const cfgval *v, const char *prefix, const module_config *m)
 {
     if ((m->metricsets & MS_EXPVAR) && (!m->expvar_namespace || !*m->expvar_namespace)) {
@@ -2080,6 +2102,8 @@ static int check_module(loader *L, const cfgval *v, const char *prefix, const mo
         key_join(key, prefix, "expvar.namespace");
         return fail(L, at ? at : v, key, "string value is not set accessing 'expvar.namespace'");
     }
+    if (check_patterns(L, v, prefix, m))
+        return -1;
     if (m->hosts_file && m->hosts.n == 0)
         return 0; /* the hosts come from the file, read when the poller starts */
     return check_hosts(L, v, prefix, &m->hosts);
@@ -2914,7 +2938,8 @@ static int decode_config(loader *L, const cfgval *root)
     return 0;
 }
 
-config *config_load(const config_opts *o, char *err, size_t errlen)
+/* With tree: also hands back the merged settings, ${} expanded. */
+static config *load(const config_opts *o, cfgval **tree, char *err, size_t errlen)
 {
     char none[1];
     if (!err || !errlen) {
@@ -2938,6 +2963,10 @@ config *config_load(const config_opts *o, char *err, size_t errlen)
         rc = apply_override(&L, root, o->overrides[i], (int)i + 1);
     if (!rc)
         rc = decode_config(&L, root);
+    if (!rc && tree && (rc = finish_tree(&L, root, "")) == 0) {
+        *tree = root;
+        root = NULL;
+    }
     cfgval_free(root);
     for (size_t i = 0; i < L.n_files; i++)
         free(L.files[i]);
@@ -2947,6 +2976,19 @@ config *config_load(const config_opts *o, char *err, size_t errlen)
         return NULL;
     }
     return c;
+}
+
+config *config_load(const config_opts *o, char *err, size_t errlen)
+{
+    return load(o, NULL, err, errlen);
+}
+
+cfgval *config_load_tree(const config_opts *o, char *err, size_t errlen)
+{
+    cfgval *tree = NULL;
+    config *c = load(o, &tree, err, errlen);
+    config_free(c);
+    return tree;
 }
 
 void config_free(config *c)

@@ -270,6 +270,10 @@ typedef struct config_opts {
 /* Returns a config or NULL with a one-line message in err ("FILE:LINE: KEY: why"). */
 config *config_load(const config_opts *o, char *err, size_t errlen);
 void config_free(config *c);
+/* What `export config` prints: the merged settings of the -c files and -E
+ * overrides, ${VAR} expanded, after they loaded as a valid config (modules.d
+ * files are not part of it, as in Metricbeat).  NULL + err as config_load. */
+cfgval *config_load_tree(const config_opts *o, char *err, size_t errlen);
 
 /* The config of `test target URL`: one golang module entry with the given
  * namespace and comma-separated metricsets, console output, no start delay.

@@ -47,9 +47,11 @@ loop *loop_new(void)
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP); /* reload: same reasoning */
     sigprocmask(SIG_BLOCK, &block, &l->waitmask);
     sigdelset(&l->waitmask, SIGINT);
     sigdelset(&l->waitmask, SIGTERM);
+    sigdelset(&l->waitmask, SIGHUP);
     return l;
 }
 

@@ -2,7 +2,7 @@
  * descriptors and set deadlines through it; nothing else sleeps or blocks.
  * The poller (scrapes), the Elasticsearch output (bulk requests), and the
  * stats endpoint all run on the same loop in the main thread.  Signals
- * (SIGINT, SIGTERM) are delivered only inside the wait, so a stop request is
+ * (SIGINT, SIGTERM, SIGHUP) are delivered only inside the wait, so a stop request is
  * never lost between "check" and "sleep". */
 #ifndef EXPVARBEAT_LOOP_H
 #define EXPVARBEAT_LOOP_H

@@ -11,16 +11,20 @@
 #include <curl/curl.h>
 #include <yajl/yajl_version.h>
 
+#include "cli_help.h"
 #include "config.h"
+#include "config_export.h"
 #include "event.h"
 #include "cmd_index.h"
 #include "cmd_modules.h"
 #include "kibana.h"
 #include "log.h"
+#include "log_metrics.h"
 #include "loop.h"
 #include "output.h"
 #include "pipeline.h"
 #include "poller.h"
+#include "reload.h"
 #include "stats.h"
 
 #define MAX_ARGS 64
@@ -37,6 +41,8 @@ typedef struct cli {
     const char *ns, *metricsets, *ignored; /* test target options; -d selectors */
     const char *dir, *es_version;          /* export options */
     int index_management, dashboards, noilm;
+    int help;        /* -h, --help */
+    const char *man; /* hidden --man FILE: the man page, for the build */
 } cli;
 
 static void on_signal(int sig)
@@ -45,20 +51,18 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
+/* SIGHUP: read the config again (the loop wakes up for it, see loop.h). */
+static volatile sig_atomic_t reload_flag;
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_flag = 1;
+}
+
 static void usage(FILE *f)
 {
-    fputs("Usage: expvarbeat [run] [-c FILE]... [-E key=value]... [-e]\n"
-          "                  [--path.home D] [--path.config D] [--path.data D] [--path.logs D]\n"
-          "       expvarbeat test config [-c FILE]... [-E key=value]...\n"
-          "       expvarbeat test target URL [--namespace NS] [--metricsets expvar,heap]\n"
-          "       expvarbeat test output [-c FILE]...\n"
-          "       expvarbeat setup [--index-management] [--dashboards] [-c FILE]...\n"
-          "       expvarbeat export dashboards\n"
-          "       expvarbeat modules list | enable NAME... | disable NAME...\n"
-          "       expvarbeat export template [--noilm] [--dir D] [-c FILE]...\n"
-          "       expvarbeat export ilm-policy [--dir D] [-c FILE]...\n"
-          "       expvarbeat version\n",
-          f);
+    cli_help_print(f, NULL, 0);
 }
 
 /* Flags that take a value: one table instead of a strcmp chain per flag. */
@@ -77,6 +81,7 @@ static const char **value_flag(cli *c, const char *flag)
         {"-d", &c->ignored},
         {"--dir", &c->dir},
         {"--es.version", &c->es_version},
+        {"--man", &c->man},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strcmp(flag, flags[i].name) == 0)
@@ -95,6 +100,8 @@ static int *bool_flag(cli *c, const char *flag)
         {"--index-management", &c->index_management},
         {"--dashboards", &c->dashboards},
         {"--noilm", &c->noilm},
+        {"-h", &c->help},
+        {"--help", &c->help},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (strcmp(flag, flags[i].name) == 0)
@@ -226,6 +233,11 @@ static int shutdown_flush(const config *cfg, pipeline *pl, int once)
     if (once && budget < DRAIN_TIMEOUT_MS)
         budget = DRAIN_TIMEOUT_MS; /* `test target` exists to show its documents */
     size_t left = pipeline_drain(pl, loop_now_ms() + budget);
+    if (left && pipeline_durable(pl)) {
+        log_info("%zu events stay in the disk queue %s for the next start", left,
+                 cfg->disk_queue.path);
+        return 0;
+    }
     if (left)
         log_error("%zu accepted events could not be delivered within shutdown_timeout (%lld ms)",
                   left, (long long)budget);
@@ -234,16 +246,20 @@ static int shutdown_flush(const config *cfg, pipeline *pl, int once)
 
 /* Runs the scrape loop until a signal (or, with once, one round), then
  * delivers what was accepted before exiting. */
-static int run(config *cfg, int once, int argc, char **argv)
+static int run(config *cfg, const config_opts *opts, int once, int argc, char **argv)
 {
     char err[1024];
     beat_info bi;
     stats st = {0};
     stats_tick tick = {0};
+    log_metrics *metrics = NULL;
     loop *l = loop_new();
     pipeline *pl = NULL;
     poller *p = NULL;
+    reloader *rl = NULL;
     int rc = 1;
+    if (once)
+        cfg->disk_queue.enabled = 0; /* a one-shot check never takes a daemon's spool */
     if (!l || beat_info_init(&bi, cfg, !once, err, sizeof err) != 0)
         goto fail;
     stats_identity(&st, &bi, argc, argv);
@@ -260,14 +276,27 @@ static int run(config *cfg, int once, int argc, char **argv)
         goto fail;
     if (!once)
         log_started(cfg, &bi, &st, tick.srv);
+    if (!once && cfg->logging.metrics_enabled)
+        metrics = log_metrics_start(l, &st, cfg->logging.metrics_period_ms);
     poller_start(p, once);
-    while (!stop_flag && !poller_finished(p))
+    if (!once && opts && !(rl = reloader_new(opts, p, &st, l)))
+        log_warn("cannot watch the configuration for changes: out of memory");
+    while (!stop_flag && !poller_finished(p)) {
         loop_run_once(l, -1, &stop_flag);
+        if (reload_flag && rl && !stop_flag) {
+            reload_flag = 0;
+            reloader_request(rl);
+        }
+    }
+    reloader_free(rl);
+    rl = NULL;
     poller_free(p); /* scrapes in flight were never accepted: abort them */
     p = NULL;
     rc = shutdown_flush(cfg, pl, once) || (once && st.ms[0].failures + st.ms[1].failures);
     pipeline_free(pl); /* closes the output: its last log lines come before ours */
     pl = NULL;
+    log_metrics_stop(metrics);
+    metrics = NULL;
     if (!once)
         log_info("expvarbeat stopped: %llu events published, %llu acked, %llu dropped",
                  (unsigned long long)st.published, (unsigned long long)st.acked,
@@ -275,7 +304,11 @@ static int run(config *cfg, int once, int argc, char **argv)
     goto out;
 fail:
     log_error("%s", err);
+    if (!log_on_stderr()) /* as Metricbeat: a fatal error also reaches the terminal */
+        fprintf(stderr, "Exiting: %s\n", err);
 out:
+    log_metrics_stop(metrics);
+    reloader_free(rl);
     poller_free(p);
     if (tick.srv) {
         loop_timer_remove(l, &tick.timer);
@@ -300,9 +333,27 @@ static int setup_dashboards(const config *cfg)
 static int config_has_targets(const config *c)
 {
     for (size_t i = 0; i < c->n_modules; i++)
-        if (c->modules[i].enabled && c->modules[i].hosts.n && c->modules[i].metricsets)
+        if (c->modules[i].enabled && (c->modules[i].hosts.n || c->modules[i].hosts_file) &&
+            c->modules[i].metricsets)
             return 1;
-    return 0;
+    return c->reload.enabled; /* modules may come later, from modules.d */
+}
+
+/* logging.*: only `run` logs anywhere but stderr, once its config is known. */
+static int setup_logging(const config *cfg)
+{
+    char err[1024];
+    const log_setup_opts o = {
+        .to_stderr = cfg->log_to_stderr,
+        .json = cfg->logging.json,
+        .to_files = cfg->logging.to_files,
+        .files = {cfg->logging.path, cfg->logging.name, cfg->logging.keepfiles,
+                  cfg->logging.rotateeverybytes, cfg->logging.permissions},
+    };
+    if (log_setup(&o, err, sizeof err) == 0)
+        return 0;
+    fprintf(stderr, "Exiting: %s\n", err);
+    return -1;
 }
 
 static int cmd_run(const cli *c, int argc, char **argv)
@@ -321,10 +372,15 @@ static int cmd_run(const cli *c, int argc, char **argv)
         config_free(cfg);
         return 1;
     }
+    if (setup_logging(cfg) != 0) {
+        config_free(cfg);
+        return 1;
+    }
     /* setup.dashboards.enabled: Metricbeat imports them before it starts. */
     int rc = cfg->setup.dashboards.enabled ? setup_dashboards(cfg) : 0;
     if (rc == 0)
-        rc = run(cfg, 0, argc, argv);
+        rc = run(cfg, &c->opts, 0, argc, argv);
+    log_close();
     config_free(cfg);
     return rc;
 }
@@ -344,7 +400,7 @@ static int cmd_test_target(cli *c, int argc, char **argv)
         return 1;
     }
     log_set_level((enum log_level)cfg->log_level);
-    int rc = run(cfg, 1, argc, argv);
+    int rc = run(cfg, NULL, 1, argc, argv);
     config_free(cfg);
     return rc;
 }
@@ -425,6 +481,43 @@ static int do_export_ilm(const cli *c, const config *cfg)
     return cmd_export_ilm_policy(cfg, c->dir, stdout);
 }
 
+/* Reads the settings tree itself: with_config's struct has resolved away
+ * what the user wrote. */
+static int cmd_export_config(const cli *c)
+{
+    char err[1024];
+    static const char *empty[] = {"/dev/null"};
+    config_opts opts = c->opts;
+    if (default_config_missing(c)) {
+        opts.files = empty;
+        opts.n_files = 1;
+    }
+    cfgval *tree = config_load_tree(&opts, err, sizeof err);
+    int rc = tree ? config_export_yaml(tree, stdout, err, sizeof err) : -1;
+    if (rc != 0)
+        fprintf(stderr, "Exiting: %s\n", err);
+    cfgval_free(tree);
+    return rc ? 1 : 0;
+}
+
+/* --help, help CMD, and the build's --man FILE. */
+static int cmd_help(const cli *c)
+{
+    if (c->man) {
+        FILE *f = strcmp(c->man, "-") ? fopen(c->man, "w") : stdout;
+        if (!f) {
+            perror(c->man);
+            return 1;
+        }
+        cli_help_man(f);
+        return (f == stdout ? fflush(f) : fclose(f)) == 0 ? 0 : 1;
+    }
+    /* `help test config` is `test config --help`; `help --help` is help's own */
+    int skip = cmd_is(c, "help", NULL) && !c->help;
+    cli_help_print(stdout, c->words + skip, c->n_words - (size_t)skip);
+    return 0;
+}
+
 static int do_modules(const cli *c, const config *cfg)
 {
     return cmd_modules(cfg, (int)c->n_words, c->words, stdout, stderr);
@@ -442,6 +535,10 @@ static int run_command(cli *c, int argc, char **argv)
         {"export", "ilm-policy", do_export_ilm},
         {"export", "dashboards", do_export_dashboards},
     };
+    if (c->help || c->man || cmd_is(c, "help", NULL))
+        return cmd_help(c);
+    if (cmd_is(c, "export", "config"))
+        return cmd_export_config(c);
     if (c->n_words == 0 || cmd_is(c, "run", NULL))
         return cmd_run(c, argc, argv);
     if (cmd_is(c, "version", NULL))
@@ -455,10 +552,6 @@ static int run_command(cli *c, int argc, char **argv)
     for (size_t i = 0; i < sizeof config_commands / sizeof config_commands[0]; i++)
         if (cmd_is(c, config_commands[i].w0, config_commands[i].w1))
             return with_config(c, config_commands[i].fn);
-    if (cmd_is(c, "help", NULL)) {
-        usage(stdout);
-        return 0;
-    }
     fprintf(stderr, "expvarbeat: unknown command '%s'\n", c->words[0]);
     usage(stderr);
     return 1;
@@ -475,6 +568,9 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    struct sigaction hup = {.sa_handler = on_hup};
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, NULL);
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = run_command(&c, argc, argv);

@@ -11,8 +11,15 @@
 #include <stdint.h>
 #include <yajl/yajl_gen.h>
 
+#include "heap_extras.h"
+
+struct expvar_select;
+
 typedef struct decode_limits {
     int max_depth; /* nesting levels of arrays/objects; deeper → error */
+    /* Beyond Metricbeat, off when NULL / zero (expvar_select.h, heap_extras.h). */
+    struct expvar_select *select; /* expvar: selection; records its field counts */
+    heap_extras_conf heap;        /* heap: restart reset, percentiles, rates */
 } decode_limits;
 
 /* expvar metricset: writes the object that goes under golang.<namespace>:
@@ -39,6 +46,8 @@ int metricset_expvar_emit_dedup(yajl_gen g, const char *body, size_t len, const 
 /* Per-target GC window state (Metricbeat's lastNumGC). Zero-initialised. */
 typedef struct heap_window {
     uint32_t last_num_gc;
+    int64_t now_ns; /* set by the caller before each emit: monotonic scrape time (heap.rates) */
+    heap_extras_state extras;
 } heap_window;
 
 typedef struct gc_pauses {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "expvar_select.h"
 #include "stats.h"
 
 static void lower_first(char *s)
@@ -125,30 +126,31 @@ void scrape_fetch_error(target *t, CURLcode rc, char *out, size_t outlen)
     snprintf(out, outlen, "HTTP error %ld in : %s", code, sp ? sp + 1 : status);
 }
 
-static void render_error(target *t, const beat_info *bi, int64_t duration_ns, yajl_gen g,
-                         const char *message)
+static void render_error(target *t, const target_set *s, const beat_info *bi, int64_t duration_ns,
+                         yajl_gen g, const char *message)
 {
     yajl_gen_reset(g, NULL);
     yajl_gen_clear(g);
-    event_begin(g, bi, &t->site, t->start_wall_ms, duration_ns, message);
+    event_begin(g, bi, &s->site, t->start_wall_ms, duration_ns, message);
     event_end(g);
 }
 
 /* The success document; -1 (message in msg) or METRICSET_REPEATED_KEYS
  * leave g with partial output. */
-static int render_doc(target *t, const beat_info *bi, int64_t duration_ns, yajl_gen g, int dedup,
-                      char *msg, size_t msglen)
+static int render_doc(target *t, const target_set *s, const beat_info *bi, int64_t duration_ns,
+                      yajl_gen g, int dedup, char *msg, size_t msglen)
 {
     yajl_gen_reset(g, NULL);
     yajl_gen_clear(g);
-    event_begin(g, bi, &t->site, t->start_wall_ms, duration_ns, NULL);
-    int opened = event_open_path(g, t->dataset);
-    const char *body = t->body.data;
-    size_t len = t->body.len;
+    event_begin(g, bi, &s->site, t->start_wall_ms, duration_ns, NULL);
+    int opened = event_open_path(g, s->dataset);
+    const char *body = t->body ? t->body->data : NULL;
+    size_t len = t->body ? t->body->len : 0;
     int rc;
-    if (t->ms == STATS_MS_HEAP)
+    if (s->ms == STATS_MS_HEAP) {
+        t->heap.now_ns = t->start_mono_ns; /* heap.rates */
         rc = metricset_heap_emit(g, body, len, &t->heap, &t->limits, msg, msglen);
-    else if (dedup)
+    } else if (dedup)
         rc = metricset_expvar_emit_dedup(g, body, len, &t->limits, msg, msglen);
     else
         rc = metricset_expvar_emit(g, body, len, &t->limits, msg, msglen);
@@ -159,23 +161,35 @@ static int render_doc(target *t, const beat_info *bi, int64_t duration_ns, yajl_
     return rc;
 }
 
-int scrape_render(target *t, CURLcode rc, const beat_info *bi, int64_t now_mono_ns, yajl_gen g,
-                  char *msg, size_t msglen)
+int scrape_render(target *t, size_t set, CURLcode rc, const beat_info *bi, int64_t now_mono_ns,
+                  yajl_gen g, char *msg, size_t msglen)
 {
+    const target_set *s = &t->set[set];
     int64_t duration_ns = now_mono_ns - t->start_mono_ns;
     char fetch_err[1024];
     scrape_fetch_error(t, rc, fetch_err, sizeof fetch_err);
     if (fetch_err[0]) {
         snprintf(msg, msglen, "error in http fetch: %s", fetch_err);
-        render_error(t, bi, duration_ns, g, msg);
+        render_error(t, s, bi, duration_ns, g, msg);
         return 1;
     }
-    int drc = render_doc(t, bi, duration_ns, g, 0, msg, msglen);
+    int drc = render_doc(t, s, bi, duration_ns, g, 0, msg, msglen);
     if (drc == METRICSET_REPEATED_KEYS)
-        drc = render_doc(t, bi, duration_ns, g, 1, msg, msglen);
+        drc = render_doc(t, s, bi, duration_ns, g, 1, msg, msglen);
     if (drc != 0) {
-        render_error(t, bi, duration_ns, g, msg);
+        render_error(t, s, bi, duration_ns, g, msg);
         return 1;
     }
     return 0;
+}
+
+int scrape_render_cap_error(target *t, size_t set, const beat_info *bi, int64_t now_mono_ns,
+                            yajl_gen g, char *msg, size_t msglen)
+{
+    const target_set *s = &t->set[set];
+    if (s->ms != STATS_MS_EXPVAR || !t->limits.select ||
+        !expvar_select_cap_message(t->limits.select, msg, msglen))
+        return 0;
+    render_error(t, s, bi, now_mono_ns - t->start_mono_ns, g, msg);
+    return 1;
 }

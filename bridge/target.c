@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "curl_tls.h"
+#include "expvar_select.h"
 #include "stats.h"
 
 #define USER_AGENT "Expvarbeat/" EXPVARBEAT_VERSION " (linux; amd64)"
@@ -203,8 +204,13 @@ int target_url_build(const char *host, const char *basepath, const char *ms_path
             at = p;
     const char *hp = at ? at + 1 : rest;
     size_t hp_len = (size_t)(rest + auth_len - hp);
-    if (!is_unix && validate_hostport(hp, hp_len, err, errlen) != 0)
+    if (!is_unix && validate_hostport(hp, hp_len, err, errlen) != 0) {
+        /* "user:se/cret@h": the "port" quoted would be part of a password */
+        if (!at && strchr(path, '@'))
+            snprintf(err, errlen,
+                     "invalid host: a '/', '?' or '#' in the userinfo must be percent-encoded");
         return -1;
+    }
     if (at)
         split_userinfo(rest, (size_t)(at - rest), out);
     else if ((cfg_user && *cfg_user) || (cfg_pass && *cfg_pass)) {
@@ -259,7 +265,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
     if (code != 200)
         return size * n; /* only the status matters; don't keep an error page */
-    if (buf_append(&t->body, p, size * n) != BUF_OK) {
+    if (!t->body || buf_append(t->body, p, size * n) != BUF_OK) {
         t->too_big = 1;
         return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
     }
@@ -341,6 +347,12 @@ static void setup_transfer(target *t, const module_config *m)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* Keep-alive across periods: curl closes a pooled connection idle for
+     * longer than MAXAGE_CONN (118 s by default), so allow two periods; and
+     * resolve a name again only every few periods (loopback IPs never are). */
+    long period_s = (long)(m->period_ms / 1000);
+    curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, period_s * 2 + 60 > 118 ? period_s * 2 + 60 : 118L);
+    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, period_s * 3 > 300 ? period_s * 3 : 300L);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)m->max_body_bytes);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
@@ -350,46 +362,100 @@ static void setup_transfer(target *t, const module_config *m)
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
 }
 
-static int setup_identity(target *t, const module_config *m, int ms)
+static int setup_set(target_set *s, const target_url *url, const module_config *m, int ms)
 {
-    t->mod = m;
-    t->ms = ms;
+    s->ms = ms;
     if (ms == STATS_MS_EXPVAR) {
         size_t n = strlen(m->expvar_namespace) + 8;
-        t->dataset = malloc(n);
-        if (t->dataset)
-            snprintf(t->dataset, n, "golang.%s", m->expvar_namespace);
+        s->dataset = malloc(n);
+        if (s->dataset)
+            snprintf(s->dataset, n, "golang.%s", m->expvar_namespace);
     } else {
-        t->dataset = strdup("golang.heap");
+        s->dataset = strdup("golang.heap");
     }
-    t->site = (event_site){
+    s->site = (event_site){
         .metricset = ms == STATS_MS_EXPVAR ? "expvar" : "heap",
-        .dataset = t->dataset,
+        .dataset = s->dataset,
         .error_dataset = ms == STATS_MS_EXPVAR ? "golang.expvar" : "golang.heap",
-        .address = t->url.uri,
+        .address = url->uri,
         .period_ms = m->period_ms,
         .mod = m,
     };
-    t->limits.max_depth = m->max_depth;
-    return t->dataset ? 0 : -1;
+    return s->dataset ? 0 : -1;
 }
 
-target *target_new(const module_config *m, const char *host, int ms, char *err, size_t errlen)
+static int setup_identity(target *t, const module_config *m, unsigned metricsets)
+{
+    t->mod = m;
+    if ((metricsets & MS_EXPVAR) && setup_set(&t->set[t->n_sets++], &t->url, m, STATS_MS_EXPVAR))
+        return -1;
+    if ((metricsets & MS_HEAP) && setup_set(&t->set[t->n_sets++], &t->url, m, STATS_MS_HEAP))
+        return -1;
+    t->identity = target_identity(m->expvar_namespace, t->url.uri);
+    t->limits.max_depth = m->max_depth;
+    t->limits.heap = heap_extras_conf_make(m->heap_restart_reset, m->heap_pause_pct,
+                                           m->heap_n_pause_pct, m->heap_rates);
+    return 0;
+}
+
+/* expvar.include/exclude/max_fields/drop_memstats; stays NULL when unset. */
+static int setup_select(target *t, const module_config *m, char *err, size_t errlen)
+{
+    expvar_select_conf c = {.include = m->expvar_include.v,
+                            .n_include = m->expvar_include.n,
+                            .exclude = m->expvar_exclude.v,
+                            .n_exclude = m->expvar_exclude.n,
+                            .max_fields = m->expvar_max_fields,
+                            .drop_memstats = m->expvar_drop_memstats};
+    return expvar_select_new(&c, &t->limits.select, err, errlen);
+}
+
+uint64_t target_identity(const char *ns, const char *url)
+{
+    uint64_t h = 14695981039346656037ull;
+    const char *parts[] = {ns ? ns : "", url};
+    for (size_t i = 0; i < 2; i++)
+        for (const unsigned char *p = (const unsigned char *)parts[i];; p++) {
+            h = (h ^ *p) * 1099511628211ull; /* the NUL too: "a"+"bc" != "ab"+"c" */
+            if (!*p)
+                break;
+        }
+    return h;
+}
+
+int target_paths_shared(const module_config *m, const char *host)
+{
+    target_url a, b;
+    char err[256];
+    if (target_url_build(host, m->basepath, m->expvar_path, &m->query, m->username, m->password, &a,
+                         err, sizeof err) != 0)
+        return 0;
+    int same = target_url_build(host, m->basepath, m->heap_path, &m->query, m->username,
+                                m->password, &b, err, sizeof err) == 0 &&
+               strcmp(a.uri, b.uri) == 0;
+    target_url_free(&a);
+    target_url_free(&b);
+    return same;
+}
+
+target *target_new(const module_config *m, const char *host, unsigned metricsets, char *err,
+                   size_t errlen)
 {
     target *t = calloc(1, sizeof *t);
     if (!t) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    buf_init(&t->body, m->max_body_bytes);
-    const char *ms_path = ms == STATS_MS_EXPVAR ? m->expvar_path : m->heap_path;
+    const char *ms_path = (metricsets & MS_EXPVAR) ? m->expvar_path : m->heap_path;
     if (target_url_build(host, m->basepath, ms_path, &m->query, m->username, m->password, &t->url,
                          err, errlen) != 0)
         goto fail;
-    if (setup_identity(t, m, ms) != 0 || !(t->easy = curl_easy_init())) {
+    if (setup_identity(t, m, metricsets) != 0 || !(t->easy = curl_easy_init())) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    if ((metricsets & MS_EXPVAR) && setup_select(t, m, err, errlen) != 0)
+        goto fail;
     if (setup_headers(t, m, err, errlen) != 0 || curl_tls_apply(t->easy, &m->ssl, err, errlen) != 0)
         goto fail;
     setup_transfer(t, m);
@@ -399,12 +465,21 @@ fail:
     return NULL;
 }
 
-void target_scrape_reset(target *t)
+void target_scrape_reset(target *t, buf *body)
 {
-    buf_reset(&t->body);
+    buf_reset(body);
+    body->max = t->mod->max_body_bytes;
+    t->body = body;
     t->too_big = 0;
     t->status_line[0] = '\0';
     t->errbuf[0] = '\0';
+}
+
+buf *target_scrape_release(target *t)
+{
+    buf *b = t->body;
+    t->body = NULL;
+    return b;
 }
 
 void target_free(target *t)
@@ -415,7 +490,12 @@ void target_free(target *t)
         curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
     target_url_free(&t->url);
-    buf_free(&t->body);
-    free(t->dataset);
+    if (t->body) {
+        buf_free(t->body);
+        free(t->body);
+    }
+    expvar_select_free(t->limits.select);
+    for (size_t i = 0; i < t->n_sets; i++)
+        free(t->set[i].dataset);
     free(t);
 }

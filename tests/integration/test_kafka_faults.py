@@ -37,7 +37,8 @@ class Base(unittest.TestCase):
         return K.daemon(self.km, self.urls, kafka_opts=kafka_opts, **top)
 
     def served(self):
-        return len(self.srv.requests_for("/t0/debug/vars"))
+        """Documents scraped: one fetch of /debug/vars makes expvar and heap."""
+        return 2 * len(self.srv.requests_for("/t0/debug/vars"))
 
     def wait_scrapes(self, d, n, timeout=20):
         """n more scrapes (events accepted while the brokers are down)."""
