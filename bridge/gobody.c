@@ -2,10 +2,13 @@
  * json.Unmarshal would (see gobody.h).  Owns the precedence of errors
  * (syntax, then the decoder's reason, then yajl's words) and the two spots
  * where yajl reads bytes differently from Go: \f and \v, which yajl skips as
- * whitespace, and surrogate \u escapes, which Go maps to U+FFFD unless they
- * form a valid pair.  Callers: the metricset decoders. */
+ * whitespace, surrogate \u escapes, which Go maps to U+FFFD unless they
+ * form a valid pair, and an unterminated string after the top-level value,
+ * which yajl lets pass (so yajl stops at the value's end and gobody judges
+ * the rest).  Callers: the metricset decoders. */
 #include "gobody.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,108 +94,32 @@ static int yajl_words(yajl_handle h, const char *src, size_t len, const char *pr
     return -1;
 }
 
-/* Forwards yajl events to the decoder while noting where the top-level
- * value ends: yajl lets an unterminated string after it pass as EOF. */
-typedef struct relay {
-    const yajl_callbacks *cb;
-    void *ctx;
-    yajl_handle h;
-    int depth;
-    int finishing; /* inside yajl_complete_parse: offsets are not the body's */
-    int top_done;
-    size_t top_end;
-} relay;
-
-static int noted(relay *r, int rc, int depth_change)
+/* yajl is told to stop at the end of the top-level value (trailing
+ * garbage allowed) and *top_end says where that was: yajl would otherwise
+ * let an unterminated string after the value pass as a value cut short by
+ * the end of input, and clean_tail judges the rest as Go does. */
+static int run(const yajl_callbacks *cb, void *ctx, const char *src, size_t len, yajl_status *st,
+               size_t *top_end, char *msg, size_t msglen, const char *prefix)
 {
-    r->depth += depth_change;
-    if (rc && r->depth == 0 && depth_change <= 0 && !r->top_done) {
-        r->top_done = 1;
-        r->top_end = r->finishing ? (size_t)-1 : yajl_get_bytes_consumed(r->h);
-    }
-    return rc;
-}
-
-static int r_null(void *c)
-{
-    relay *r = c;
-    return noted(r, r->cb->yajl_null ? r->cb->yajl_null(r->ctx) : 1, 0);
-}
-
-static int r_bool(void *c, int v)
-{
-    relay *r = c;
-    return noted(r, r->cb->yajl_boolean ? r->cb->yajl_boolean(r->ctx, v) : 1, 0);
-}
-
-static int r_number(void *c, const char *s, size_t n)
-{
-    relay *r = c;
-    return noted(r, r->cb->yajl_number ? r->cb->yajl_number(r->ctx, s, n) : 1, 0);
-}
-
-static int r_string(void *c, const unsigned char *s, size_t n)
-{
-    relay *r = c;
-    return noted(r, r->cb->yajl_string ? r->cb->yajl_string(r->ctx, s, n) : 1, 0);
-}
-
-static int r_key(void *c, const unsigned char *s, size_t n)
-{
-    relay *r = c;
-    return r->cb->yajl_map_key ? r->cb->yajl_map_key(r->ctx, s, n) : 1;
-}
-
-static int r_start_map(void *c)
-{
-    relay *r = c;
-    return noted(r, r->cb->yajl_start_map ? r->cb->yajl_start_map(r->ctx) : 1, 1);
-}
-
-static int r_end_map(void *c)
-{
-    relay *r = c;
-    return noted(r, r->cb->yajl_end_map ? r->cb->yajl_end_map(r->ctx) : 1, -1);
-}
-
-static int r_start_array(void *c)
-{
-    relay *r = c;
-    return noted(r, r->cb->yajl_start_array ? r->cb->yajl_start_array(r->ctx) : 1, 1);
-}
-
-static int r_end_array(void *c)
-{
-    relay *r = c;
-    return noted(r, r->cb->yajl_end_array ? r->cb->yajl_end_array(r->ctx) : 1, -1);
-}
-
-static int run(relay *r, const char *src, size_t len, yajl_status *st, char *msg, size_t msglen,
-               const char *prefix)
-{
-    static const yajl_callbacks relay_cb = {
-        r_null,      r_bool, NULL,      NULL,          r_number,    r_string,
-        r_start_map, r_key,  r_end_map, r_start_array, r_end_array,
-    };
-    if (!(r->h = yajl_alloc(&relay_cb, NULL, r)))
+    yajl_handle h = yajl_alloc(cb, NULL, ctx);
+    if (!h)
         return put(msg, msglen, prefix, "out of memory");
-    yajl_config(r->h, yajl_dont_validate_strings, 1);
-    *st = yajl_parse(r->h, (const unsigned char *)src, len);
-    r->finishing = 1;
+    yajl_config(h, yajl_dont_validate_strings, 1);
+    yajl_config(h, yajl_allow_trailing_garbage, 1);
+    *st = yajl_parse(h, (const unsigned char *)src, len);
+    *top_end = yajl_get_bytes_consumed(h); /* before complete_parse resets it */
     if (*st == yajl_status_ok)
-        *st = yajl_complete_parse(r->h);
+        *st = yajl_complete_parse(h);
     if (*st == yajl_status_error)
-        yajl_words(r->h, src, len, prefix, msg, msglen);
-    yajl_free(r->h);
+        yajl_words(h, src, len, prefix, msg, msglen);
+    yajl_free(h);
     return 0;
 }
 
 /* Only Go whitespace may follow the top-level value. */
-static int clean_tail(const relay *r, const char *body, size_t len)
+static int clean_tail(const char *body, size_t len, size_t top_end)
 {
-    if (r->top_end == (size_t)-1)
-        return 1;
-    for (size_t i = r->top_end; i < len; i++)
+    for (size_t i = top_end; i < len; i++)
         if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' && body[i] != '\n')
             return 0;
     return 1;
@@ -215,10 +142,10 @@ int gobody_parse(const char *body, size_t len, const yajl_callbacks *cb, void *c
         fix_surrogates(fixed, len);
     }
     yajl_status st = yajl_status_ok;
-    relay r = {.cb = cb, .ctx = ctx, .top_end = (size_t)-1};
-    int rc = run(&r, fixed ? fixed : body, len, &st, msg, msglen, prefix);
+    size_t top_end = len;
+    int rc = run(cb, ctx, fixed ? fixed : body, len, &st, &top_end, msg, msglen, prefix);
     free(fixed);
-    if (rc < 0 || (st == yajl_status_ok && clean_tail(&r, body, len)))
+    if (rc < 0 || (st == yajl_status_ok && clean_tail(body, len, top_end)))
         return rc;
     if (gojson_check(body, len, gomsg, sizeof gomsg) < 0)
         return put(msg, msglen, prefix, gomsg);
@@ -260,6 +187,13 @@ int gobody_utf8(const char *s, size_t n, buf *scratch, const char **out, size_t 
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, k;
+    for (uint64_t w; n - i >= 8; i += 8) { /* ASCII, the common case, a word at a time */
+        memcpy(&w, s + i, 8);
+        if (w & 0x8080808080808080ULL)
+            break;
+    }
+    while (i < n && u[i] < 0x80)
+        i++;
     while (i < n && (k = utf8_seq(u + i, n - i)) > 0)
         i += k;
     *out = s;

@@ -1,8 +1,9 @@
 /* metricset_expvar: a /debug/vars body → the object Metricbeat's expvar
  * metricset publishes under golang.<namespace> (spec §1.2, §1.5), streamed
  * from yajl events straight into the caller's generator.
- * A key is held back until its value starts, because a null value drops the
- * key (libbeat's normalisation); the top-level "cmdline" array is collected
+ * The object is written as text (jsonw) and spliced into the generator once
+ * complete.  A key is written when it arrives and taken back if its value is
+ * null (libbeat's normalisation drops it); the top-level "cmdline" array is collected
  * and written as one string (GetCmdStr).  Every number goes through numfmt
  * so it reads as Go prints a float64.  Two choices where Metricbeat panics:
  * a `null` body and a non-string cmdline element are errors.  A key
@@ -19,20 +20,22 @@
 
 #include "buf.h"
 #include "dupkeys.h"
+#include "expvar_select.h"
 #include "gobody.h"
 #include "gojson.h"
+#include "jsonw.h"
 #include "numfmt.h"
 
 #define PREFIX "error in http fetch: "
 #define GO_MAX_DEPTH 10000
 
 typedef struct ev {
-    yajl_gen g;
+    jsonw w;
     int depth; /* containers open in the body */
     int max_depth;
-    int key_held; /* `key` waits for its value to be known non-null */
+    int key_held;        /* a key is written, its value not yet */
+    jsonw_mark key_mark; /* where that key starts, to take it back */
     int key_is_cmdline;
-    buf key;
     buf scratch;   /* UTF-8 repairs of values */
     int cmd_depth; /* 0: outside the cmdline array; 1: in it; >1: nested */
     long cmd_n;    /* cmdline elements seen */
@@ -59,16 +62,14 @@ __attribute__((format(printf, 2, 3))) static int stop(ev *e, const char *fmt, ..
     return 0;
 }
 
-static int gen_ok(ev *e, yajl_gen_status st)
-{
-    if (st == yajl_gen_status_ok)
-        return 1;
-    return stop(e, "cannot write the document (yajl_gen status %d)", (int)st);
-}
-
 static int oom(ev *e)
 {
     return stop(e, "out of memory");
+}
+
+static int wrote(ev *e, int rc)
+{
+    return rc == 0 ? 1 : oom(e);
 }
 
 static int top_type(ev *e, const char *kind)
@@ -76,12 +77,11 @@ static int top_type(ev *e, const char *kind)
     return stop(e, "json: cannot unmarshal %s into Go value of type map[string]interface {}", kind);
 }
 
+/* The value of the held key starts: the key stays. */
 static int flush_key(ev *e)
 {
-    if (!e->key_held)
-        return 1;
     e->key_held = 0;
-    return gen_ok(e, yajl_gen_string(e->g, (const unsigned char *)e->key.data, e->key.len));
+    return 1;
 }
 
 /* A replaced key's value is parsed but not written.  delta: +1 opens a
@@ -170,8 +170,7 @@ static int cmd_finish(ev *e)
     while (e->cmd.len > 0 && e->cmd.data[e->cmd.len - 1] == ' ')
         e->cmd.len--;
     e->key_held = key;
-    return flush_key(e) &&
-           gen_ok(e, yajl_gen_string(e->g, (const unsigned char *)e->cmd.data, e->cmd.len));
+    return flush_key(e) && wrote(e, jsonw_string(&e->w, e->cmd.data, e->cmd.len, 0));
 }
 
 static int on_null(void *ctx)
@@ -186,10 +185,11 @@ static int on_null(void *ctx)
         return 1;
     }
     if (e->key_held) {
-        e->key_held = 0; /* null map values are dropped */
+        e->key_held = 0; /* null map values are dropped, with their key */
+        jsonw_rewind(&e->w, e->key_mark);
         return 1;
     }
-    return gen_ok(e, yajl_gen_null(e->g));
+    return wrote(e, jsonw_raw(&e->w, "null", 4));
 }
 
 static int on_bool(void *ctx, int v)
@@ -203,26 +203,31 @@ static int on_bool(void *ctx, int v)
         cmd_element(e, 0);
         return 1;
     }
-    return flush_key(e) && gen_ok(e, yajl_gen_bool(e->g, v));
+    return flush_key(e) && wrote(e, v ? jsonw_raw(&e->w, "true", 4) : jsonw_raw(&e->w, "false", 5));
 }
 
 static int on_number(void *ctx, const char *s, size_t n)
 {
     ev *e = ctx;
     char out[NUMFMT_MAX];
+    const char *text = s; /* most numbers read the same in Go: no copy */
+    size_t k = n;
     if (e->depth == 0)
         return top_type(e, "number");
-    size_t k = numfmt_json_number(s, n, out);
-    if (k == 0)
-        return stop(e, "json: cannot unmarshal number %.*s into Go value of type float64", (int)n,
-                    s);
+    if (!numfmt_is_verbatim(s, n)) {
+        k = numfmt_json_number(s, n, out);
+        if (k == 0)
+            return stop(e, "json: cannot unmarshal number %.*s into Go value of type float64",
+                        (int)n, s);
+        text = out;
+    }
     if (skipped(e, 0))
         return 1;
     if (e->cmd_depth) {
         cmd_element(e, 0);
         return 1;
     }
-    return flush_key(e) && gen_ok(e, yajl_gen_number(e->g, out, k));
+    return flush_key(e) && wrote(e, jsonw_raw(&e->w, text, k));
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t n)
@@ -238,7 +243,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t n)
         return oom(e);
     if (e->cmd_depth)
         return cmd_string(e, t, tn);
-    return flush_key(e) && gen_ok(e, yajl_gen_string(e->g, (const unsigned char *)t, tn));
+    return flush_key(e) && wrote(e, jsonw_string(&e->w, t, tn, 0));
 }
 
 static int on_map_key(void *ctx, const unsigned char *s, size_t n)
@@ -256,8 +261,8 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n)
         return 0;
     if (e->skip_level)
         return 1;
-    buf_reset(&e->key);
-    if (buf_append(&e->key, t, tn) != BUF_OK)
+    e->key_mark = jsonw_mark_here(&e->w);
+    if (jsonw_string(&e->w, t, tn, 1) != 0)
         return oom(e);
     e->key_held = 1;
     e->key_is_cmdline = e->depth == 1 && tn == 7 && memcmp(t, "cmdline", 7) == 0;
@@ -276,7 +281,7 @@ static int on_start_map(void *ctx)
         e->cmd_depth++;
         return 1;
     }
-    return flush_key(e) && gen_ok(e, yajl_gen_map_open(e->g));
+    return flush_key(e) && wrote(e, jsonw_open(&e->w, '{'));
 }
 
 static int on_start_array(void *ctx)
@@ -300,7 +305,7 @@ static int on_start_array(void *ctx)
         buf_reset(&e->cmd);
         return 1;
     }
-    return flush_key(e) && gen_ok(e, yajl_gen_array_open(e->g));
+    return flush_key(e) && wrote(e, jsonw_open(&e->w, '['));
 }
 
 static int on_end(void *ctx, int map)
@@ -311,7 +316,7 @@ static int on_end(void *ctx, int map)
         return 1;
     if (e->cmd_depth)
         return --e->cmd_depth ? 1 : cmd_finish(e);
-    return gen_ok(e, map ? yajl_gen_map_close(e->g) : yajl_gen_array_close(e->g));
+    return wrote(e, jsonw_close(&e->w, map ? '}' : ']'));
 }
 
 static int on_end_map(void *ctx)
@@ -332,12 +337,11 @@ static int emit(yajl_gen g, const char *body, size_t len, const decode_limits *l
         on_start_map, on_map_key, on_end_map, on_start_array, on_end_array,
     };
     int max = lim && lim->max_depth > 0 ? lim->max_depth : GO_MAX_DEPTH;
-    ev e = {.g = g,
-            .max_depth = max < GO_MAX_DEPTH ? max : GO_MAX_DEPTH,
+    ev e = {.max_depth = max < GO_MAX_DEPTH ? max : GO_MAX_DEPTH,
             .cmd_bad = -1,
             .skip = skip,
             .n_skip = n_skip};
-    buf_init(&e.key, 0);
+    jsonw_init(&e.w, len + len / 8); /* the document is about the body's size */
     buf_init(&e.scratch, 0);
     buf_init(&e.cmd, 0);
     keyset_init(&e.ks);
@@ -346,11 +350,15 @@ static int emit(yajl_gen g, const char *body, size_t len, const decode_limits *l
         snprintf(msg, msglen, PREFIX "cmdline element %ld is not a string", e.cmd_bad);
         rc = -1;
     }
+    if (rc == 0 && jsonw_splice(&e.w, g) != yajl_gen_status_ok) {
+        snprintf(msg, msglen, PREFIX "cannot write the document");
+        rc = -1;
+    }
     /* A syntax error later in the body still wins, as in Go. */
     char syntax[GOBODY_REASON_MAX];
     if (rc != 0 && e.repeated && gojson_check(body, len, syntax, sizeof syntax) == 0)
         rc = METRICSET_REPEATED_KEYS;
-    buf_free(&e.key);
+    jsonw_free(&e.w);
     buf_free(&e.scratch);
     buf_free(&e.cmd);
     keyset_free(&e.ks);
@@ -358,9 +366,36 @@ static int emit(yajl_gen g, const char *body, size_t len, const decode_limits *l
     return rc;
 }
 
+/* expvar.include/exclude/max_fields/drop_memstats: the object is decoded
+ * into a scratch generator, then copied into g with only the selected
+ * fields (expvar_select.c), so the decoder stays one streaming pass and
+ * documents without a selection never pay for it. */
+static int emit_selected(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
+                         const unsigned char *skip, size_t n_skip, char *msg, size_t msglen)
+{
+    yajl_gen tmp = yajl_gen_alloc(NULL);
+    if (!tmp) {
+        snprintf(msg, msglen, PREFIX "out of memory");
+        return -1;
+    }
+    int rc = emit(tmp, body, len, lim, skip, n_skip, msg, msglen);
+    const unsigned char *obj;
+    size_t n;
+    if (rc == 0 && yajl_gen_get_buf(tmp, &obj, &n) != yajl_gen_status_ok) {
+        snprintf(msg, msglen, PREFIX "cannot read back the decoded object");
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = expvar_select_write(lim->select, (const char *)obj, n, g, msg, msglen);
+    yajl_gen_free(tmp);
+    return rc;
+}
+
 int metricset_expvar_emit(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
                           char *msg, size_t msglen)
 {
+    if (lim && lim->select)
+        return emit_selected(g, body, len, lim, NULL, 0, msg, msglen);
     return emit(g, body, len, lim, NULL, 0, msg, msglen);
 }
 
@@ -373,7 +408,8 @@ int metricset_expvar_emit_dedup(yajl_gen g, const char *body, size_t len, const 
         snprintf(msg, msglen, PREFIX "out of memory finding repeated keys");
         return -1;
     }
-    int rc = emit(g, body, len, lim, skip, n_skip, msg, msglen);
+    int rc = lim && lim->select ? emit_selected(g, body, len, lim, skip, n_skip, msg, msglen)
+                                : emit(g, body, len, lim, skip, n_skip, msg, msglen);
     free(skip);
     return rc;
 }

@@ -208,9 +208,15 @@ static int name_matches(const char *name, const char *key, size_t n)
 
 static const field *lookup(const tdesc *t, const char *key, size_t n)
 {
-    for (size_t i = 0; i < t->nfields; i++)
+    unsigned char k0 = n ? (unsigned char)key[0] : 0;
+    for (size_t i = 0; i < t->nfields; i++) {
+        /* Names are ASCII letters: an ASCII first byte of another letter
+         * (either case) cannot fold to them; this skips most names cheaply. */
+        if (k0 < 0x80 && (k0 | 0x20) != (t->fields[i].name[0] | 0x20))
+            continue;
         if (name_matches(t->fields[i].name, key, n))
             return &t->fields[i];
+    }
     return NULL;
 }
 
@@ -443,17 +449,23 @@ typedef struct outfield {
     int slot;
 } outfield;
 
-static int put_group(yajl_gen g, const char *k, const hp *h, const outfield *f, size_t n)
+/* Opens k and writes the fields; the caller may add members, then closes. */
+static int put_group_open(yajl_gen g, const char *k, const hp *h, const outfield *f, size_t n)
 {
     if (!put_key(g, k) || yajl_gen_map_open(g) != yajl_gen_status_ok)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!put_u64(g, f[i].key, h->u[f[i].slot]))
             return 0;
-    return yajl_gen_map_close(g) == yajl_gen_status_ok;
+    return 1;
 }
 
-static int put_gc(yajl_gen g, const hp *h, const gc_pauses *p)
+static int put_group(yajl_gen g, const char *k, const hp *h, const outfield *f, size_t n)
+{
+    return put_group_open(g, k, h, f, n) && yajl_gen_map_close(g) == yajl_gen_status_ok;
+}
+
+static int put_gc(yajl_gen g, const hp *h, const gc_pauses *p, const heap_extras_out *x)
 {
     return put_key(g, "gc") && yajl_gen_map_open(g) == yajl_gen_status_ok &&
            put_u64(g, "next_gc_limit", h->u[SL_NEXT_GC]) &&
@@ -462,11 +474,12 @@ static int put_gc(yajl_gen g, const hp *h, const gc_pauses *p)
            put_ns(g, "total_pause", h->u[SL_PAUSE_TOTAL]) && put_key(g, "pause") &&
            yajl_gen_map_open(g) == yajl_gen_status_ok && put_u64(g, "count", p->count) &&
            put_ns(g, "sum", p->sum_ns) && put_ns(g, "avg", p->avg_ns) &&
-           put_ns(g, "max", p->max_ns) && yajl_gen_map_close(g) == yajl_gen_status_ok &&
+           put_ns(g, "max", p->max_ns) && heap_extras_put_pause(g, x) &&
+           yajl_gen_map_close(g) == yajl_gen_status_ok && heap_extras_put_gc_rate(g, x) &&
            yajl_gen_map_close(g) == yajl_gen_status_ok;
 }
 
-static int put_heap(yajl_gen g, const hp *h, const gc_pauses *p)
+static int put_heap(yajl_gen g, const hp *h, const gc_pauses *p, const heap_extras_out *x)
 {
     static const outfield alloc[] = {
         {"mallocs", SL_MALLOCS},   {"frees", SL_FREES},          {"objects", SL_HEAP_OBJECTS},
@@ -483,8 +496,9 @@ static int put_heap(yajl_gen g, const hp *h, const gc_pauses *p)
     return yajl_gen_map_open(g) == yajl_gen_status_ok && put_key(g, "cmdline") &&
            yajl_gen_string(g, (const unsigned char *)(cl ? h->cmd.data : ""), cl) ==
                yajl_gen_status_ok &&
-           put_group(g, "allocations", h, alloc, sizeof alloc / sizeof alloc[0]) &&
-           put_group(g, "system", h, sys, sizeof sys / sizeof sys[0]) && put_gc(g, h, p) &&
+           put_group_open(g, "allocations", h, alloc, sizeof alloc / sizeof alloc[0]) &&
+           heap_extras_put_alloc_rate(g, x) && yajl_gen_map_close(g) == yajl_gen_status_ok &&
+           put_group(g, "system", h, sys, sizeof sys / sizeof sys[0]) && put_gc(g, h, p, x) &&
            yajl_gen_map_close(g) == yajl_gen_status_ok;
 }
 
@@ -520,8 +534,13 @@ int metricset_heap_emit(yajl_gen g, const char *body, size_t len, heap_window *w
     if (rc == 0) {
         heap_window next = *w;
         gc_pauses p;
+        heap_extras_out x;
+        heap_sample hs = {w->now_ns, h.u[SL_TOTAL_ALLOC], (uint32_t)h.u[SL_NUM_GC], h.pause_ns,
+                          HEAP_PAUSE_RING};
+        heap_extras_compute(lim ? &lim->heap : &(heap_extras_conf){0}, &next.extras,
+                            &next.last_num_gc, &hs, &x);
         heap_gc_window(&next, (uint32_t)h.u[SL_NUM_GC], h.pause_ns, &p);
-        if (put_heap(g, &h, &p)) {
+        if (put_heap(g, &h, &p, &x)) {
             *w = next;
         } else {
             snprintf(msg, msglen, "cannot write the golang.heap document");

@@ -76,23 +76,34 @@ static size_t fmt_g(const dec *x, char *out)
     return n;
 }
 
-/* v * 10^k as a dec (v > 0), trailing zeros folded into the exponent. */
+static const char two_digits[] = "00010203040506070809101112131415161718192021222324"
+                                 "25262728293031323334353637383940414243444546474849"
+                                 "50515253545556575859606162636465666768697071727374"
+                                 "75767778798081828384858687888990919293949596979899";
+
+/* v * 10^k as a dec (v > 0), trailing zeros folded into the exponent.
+ * Two digits per division: this runs for every memstats timestamp. */
 static void dec_from_u64(uint64_t v, int k, dec *x)
 {
     char tmp[24];
-    int n = 0;
+    int n = sizeof tmp;
     while (v % 10 == 0) {
         v /= 10;
         k++;
     }
-    while (v) {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
+    for (; v >= 100; v /= 100) {
+        n -= 2;
+        memcpy(tmp + n, two_digits + 2 * (v % 100), 2);
     }
-    for (int i = 0; i < n; i++)
-        x->d[i] = tmp[n - 1 - i];
-    x->nd = n;
-    x->dp = n + k;
+    if (v >= 10) {
+        n -= 2;
+        memcpy(tmp + n, two_digits + 2 * v, 2);
+    } else {
+        tmp[--n] = (char)('0' + v);
+    }
+    x->nd = (int)sizeof tmp - n;
+    memcpy(x->d, tmp + n, (size_t)x->nd);
+    x->dp = x->nd + k;
 }
 
 /* Shortest digits of the double equal to v, 2^53 < v < 2^64, exactly: find
@@ -309,10 +320,52 @@ static int tok_strtod(const char *tok, size_t len, double *d)
     return 0;
 }
 
+/* An integer token ([-]digits, at most 19 of them, so it fits a uint64):
+ * most expvar numbers.  Returns the length written, or 0 when the token is
+ * something else for the general path. */
+static size_t int_token(const char *tok, size_t len, char out[NUMFMT_MAX])
+{
+    size_t neg = len > 0 && tok[0] == '-', nd = len - neg;
+    const char *p = tok + neg;
+    if (nd == 0 || nd > 19 || (p[0] == '0' && nd > 1))
+        return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < nd; i++) {
+        unsigned d = (unsigned)(unsigned char)p[i] - '0';
+        if (d > 9)
+            return 0;
+        v = v * 10 + d;
+    }
+    if (nd <= 6) { /* below 10^6 Go writes the integer as it came: 0, -0, 4096 */
+        for (size_t i = 0; i < len; i++)
+            out[i] = tok[i];
+        out[len] = '\0';
+        return len;
+    }
+    dec x = {.neg = (int)neg};
+    if (v <= 1ULL << 53) { /* exact: the token's digits, trailing zeros dropped */
+        x.nd = (int)nd;
+        while (p[x.nd - 1] == '0')
+            x.nd--;
+        memcpy(x.d, p, (size_t)x.nd);
+        x.dp = (int)nd;
+    } else {
+        uint64_t r = (uint64_t)(double)v; /* the float64 Go decodes; < 2^64 */
+        if (r <= 1ULL << 53)
+            dec_from_u64(r, 0, &x);
+        else
+            shortest_u64(r, &x);
+    }
+    return fmt_g(&x, out);
+}
+
 size_t numfmt_json_number(const char *tok, size_t len, char out[NUMFMT_MAX])
 {
     dec x;
     tokscan ts;
+    size_t k = int_token(tok, len, out);
+    if (k)
+        return k;
     if (tok_scan(tok, len, &x, &ts) < 0)
         return 0;
     if (ts.fast)
@@ -334,6 +387,16 @@ int numfmt_parse_uint64(const char *tok, size_t len, uint64_t *out)
     uint64_t v = 0;
     if (len == 0)
         return -1;
+    if (len < 20) { /* below 10^19: cannot overflow, no check per digit */
+        for (size_t i = 0; i < len; i++) {
+            unsigned dig = (unsigned)(unsigned char)tok[i] - '0';
+            if (dig > 9)
+                return -1;
+            v = v * 10 + dig;
+        }
+        *out = v;
+        return 0;
+    }
     for (size_t i = 0; i < len; i++) {
         if (!is_digit(tok[i]))
             return -1;

@@ -16,6 +16,20 @@
 /* Writes d (finite) as Go's FormatFloat(d,'g',-1,64).  Returns the length. */
 size_t numfmt_go_float(double d, char out[NUMFMT_MAX]);
 
+/* 1 when Go writes the JSON number token as it is (an integer below 10^6:
+ * "0", "-0", "4096"), so a caller can skip numfmt_json_number; most expvar
+ * numbers are such.  0 says nothing: ask numfmt_json_number. */
+static inline int numfmt_is_verbatim(const char *tok, size_t len)
+{
+    size_t i = len > 0 && tok[0] == '-';
+    if (len - i == 0 || len - i > 6 || (tok[i] == '0' && len - i > 1))
+        return 0;
+    for (; i < len; i++)
+        if (tok[i] < '0' || tok[i] > '9')
+            return 0;
+    return 1;
+}
+
 /* A JSON number token (not NUL-terminated) → the text Metricbeat writes for
  * it after decoding to float64.  Returns the length, or 0 when the value does
  * not fit a float64 (Go: "cannot unmarshal number 1e400 ..."). */
