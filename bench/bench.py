@@ -508,6 +508,9 @@ def decode(rep, quick):
             rep.add("decode", "heap decode / raw yajl_parse", "%s×" % f[7], "≥ 0.5×",
                     float(f[7]) >= 0.5)
             rep.add("decode", "raw yajl / expvar / heap", "%s / %s / %s MB/s" % (f[2], f[4], f[5]))
+            if len(f) > 10:
+                rep.add("decode", "expvar+heap of one body: two passes / one pass",
+                        "%s / %s MB/s (one pass takes %s× the time)" % (f[8], f[9], f[10]))
 
 
 def es_encoder(rep, quick):

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
 
 #include "heap_extras.h"
 
@@ -64,5 +65,42 @@ void heap_gc_window(heap_window *w, uint32_t num_gc, const uint64_t pause_ns[HEA
  * success.  Errors: "error unmarshalling json: ..." in encoding/json's words. */
 int metricset_heap_emit(yajl_gen g, const char *body, size_t len, heap_window *w,
                         const decode_limits *lim, char *msg, size_t msglen);
+
+/* One parse for both metricsets.  When one body serves expvar and heap,
+ * the expvar decoder can hand every yajl event it gets to a second decoder
+ * (a tee); the heap decoder, fed that way, captures what it needs and the
+ * heap document is then built without parsing again.  A capture is used
+ * only when it is clean: the expvar parse succeeded on its first pass and
+ * the heap decoder neither objected nor saw a bad cmdline.  Anything else
+ * (errors, repeated keys, a memstats field of the wrong type) leaves it not
+ * ready, and the heap document comes from its own parse as before, so
+ * documents and error texts are the same either way. */
+typedef struct metricset_tee {
+    const yajl_callbacks *cb;
+    void *ctx;
+    int stopped; /* a callback of the tee returned 0: it saw no more events */
+} metricset_tee;
+
+typedef struct heap_capture heap_capture;
+heap_capture *heap_capture_new(void);
+void heap_capture_free(heap_capture *c);
+/* Forgets the last capture (NULL is fine). */
+void heap_capture_clear(heap_capture *c);
+int heap_capture_ready(const heap_capture *c);
+/* The tee that feeds c; then heap_capture_end with whether the whole
+ * parse succeeded. */
+void heap_capture_begin(heap_capture *c, const decode_limits *lim, metricset_tee *tee);
+void heap_capture_end(heap_capture *c, const metricset_tee *tee, int parse_ok);
+
+/* metricset_expvar_emit that also fills c (NULL: plain emit). */
+int metricset_expvar_emit_capture(yajl_gen g, const char *body, size_t len,
+                                  const decode_limits *lim, heap_capture *c, char *msg,
+                                  size_t msglen);
+
+/* metricset_heap_emit from a ready capture of this body (which it uses up),
+ * else by parsing body. */
+int metricset_heap_emit_captured(yajl_gen g, heap_capture *c, const char *body, size_t len,
+                                 heap_window *w, const decode_limits *lim, char *msg,
+                                 size_t msglen);
 
 #endif

@@ -9,7 +9,10 @@
  * a `null` body and a non-string cmdline element are errors.  A key
  * repeated within one object (expvar.Handler never does it, hand-written
  * handlers can) is noticed on the way; the caller then asks for the dedup
- * pass, which writes only the last occurrence, as Go's map keeps it. */
+ * pass, which writes only the last occurrence, as Go's map keeps it.
+ * When the body also serves the heap metricset, the fast pass hands each
+ * event to the heap decoder too (metricset_tee), so the body is parsed
+ * once; the tee's objections stop only the tee. */
 #include "metricset.h"
 
 #include <stdarg.h>
@@ -49,9 +52,22 @@ typedef struct ev {
     int repeated;
     const unsigned char *skip; /* dedup pass: keys whose value is replaced later */
     size_t n_skip, key_ord;
-    int skip_level; /* >0 while inside a replaced value */
+    int skip_level;     /* >0 while inside a replaced value */
+    metricset_tee *tee; /* fast pass: a second decoder fed the same events */
     char reason[GOBODY_REASON_MAX];
 } ev;
+
+/* The tee sees every event while it wants them; its objection stops only it. */
+static inline int tee_live(const ev *e)
+{
+    return e->tee && !e->tee->stopped;
+}
+
+static inline void tee_ok(ev *e, int ok)
+{
+    if (!ok)
+        e->tee->stopped = 1;
+}
 
 __attribute__((format(printf, 2, 3))) static int stop(ev *e, const char *fmt, ...)
 {
@@ -102,7 +118,9 @@ static int push_object(ev *e)
     if (e->skip)
         return 1;
     if ((size_t)e->depth >= e->ids_cap) {
-        size_t cap = e->ids_cap ? e->ids_cap * 2 : 32;
+        size_t cap = e->ids_cap ? e->ids_cap : 32;
+        while (cap <= (size_t)e->depth) /* arrays deepen without an id each */
+            cap *= 2;
         uint64_t *ids = realloc(e->ids, cap * sizeof *ids);
         if (!ids)
             return oom(e);
@@ -176,6 +194,8 @@ static int cmd_finish(ev *e)
 static int on_null(void *ctx)
 {
     ev *e = ctx;
+    if (tee_live(e))
+        tee_ok(e, e->tee->cb->yajl_null(e->tee->ctx));
     if (e->depth == 0)
         return stop(e, "body is JSON null, not an object");
     if (skipped(e, 0))
@@ -195,6 +215,8 @@ static int on_null(void *ctx)
 static int on_bool(void *ctx, int v)
 {
     ev *e = ctx;
+    if (tee_live(e))
+        tee_ok(e, e->tee->cb->yajl_boolean(e->tee->ctx, v));
     if (e->depth == 0)
         return top_type(e, "bool");
     if (skipped(e, 0))
@@ -212,6 +234,8 @@ static int on_number(void *ctx, const char *s, size_t n)
     char out[NUMFMT_MAX];
     const char *text = s; /* most numbers read the same in Go: no copy */
     size_t k = n;
+    if (tee_live(e))
+        tee_ok(e, e->tee->cb->yajl_number(e->tee->ctx, s, n));
     if (e->depth == 0)
         return top_type(e, "number");
     if (!numfmt_is_verbatim(s, n)) {
@@ -235,6 +259,8 @@ static int on_string(void *ctx, const unsigned char *s, size_t n)
     ev *e = ctx;
     const char *t;
     size_t tn;
+    if (tee_live(e))
+        tee_ok(e, e->tee->cb->yajl_string(e->tee->ctx, s, n));
     if (e->depth == 0)
         return top_type(e, "string");
     if (skipped(e, 0))
@@ -251,6 +277,8 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n)
     ev *e = ctx;
     const char *t;
     size_t tn;
+    if (tee_live(e))
+        tee_ok(e, e->tee->cb->yajl_map_key(e->tee->ctx, s, n));
     if (gobody_utf8((const char *)s, n, &e->scratch, &t, &tn) < 0)
         return oom(e);
     if (e->skip_level || e->cmd_depth) {
@@ -272,6 +300,8 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n)
 static int on_start_map(void *ctx)
 {
     ev *e = ctx;
+    if (tee_live(e))
+        tee_ok(e, e->tee->cb->yajl_start_map(e->tee->ctx));
     if (!enter(e) || !push_object(e))
         return 0;
     if (skipped(e, 1))
@@ -287,6 +317,8 @@ static int on_start_map(void *ctx)
 static int on_start_array(void *ctx)
 {
     ev *e = ctx;
+    if (tee_live(e))
+        tee_ok(e, e->tee->cb->yajl_start_array(e->tee->ctx));
     if (e->depth == 0)
         return top_type(e, "array");
     if (!enter(e))
@@ -311,6 +343,9 @@ static int on_start_array(void *ctx)
 static int on_end(void *ctx, int map)
 {
     ev *e = ctx;
+    if (tee_live(e))
+        tee_ok(e, map ? e->tee->cb->yajl_end_map(e->tee->ctx)
+                      : e->tee->cb->yajl_end_array(e->tee->ctx));
     e->depth--;
     if (skipped(e, -1))
         return 1;
@@ -330,7 +365,8 @@ static int on_end_array(void *ctx)
 }
 
 static int emit(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
-                const unsigned char *skip, size_t n_skip, char *msg, size_t msglen)
+                const unsigned char *skip, size_t n_skip, metricset_tee *tee, char *msg,
+                size_t msglen)
 {
     static const yajl_callbacks cb = {
         on_null,      on_bool,    NULL,       NULL,           on_number,    on_string,
@@ -340,7 +376,8 @@ static int emit(yajl_gen g, const char *body, size_t len, const decode_limits *l
     ev e = {.max_depth = max < GO_MAX_DEPTH ? max : GO_MAX_DEPTH,
             .cmd_bad = -1,
             .skip = skip,
-            .n_skip = n_skip};
+            .n_skip = n_skip,
+            .tee = tee};
     jsonw_init(&e.w, len + len / 8); /* the document is about the body's size */
     buf_init(&e.scratch, 0);
     buf_init(&e.cmd, 0);
@@ -371,14 +408,15 @@ static int emit(yajl_gen g, const char *body, size_t len, const decode_limits *l
  * fields (expvar_select.c), so the decoder stays one streaming pass and
  * documents without a selection never pay for it. */
 static int emit_selected(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
-                         const unsigned char *skip, size_t n_skip, char *msg, size_t msglen)
+                         const unsigned char *skip, size_t n_skip, metricset_tee *tee, char *msg,
+                         size_t msglen)
 {
     yajl_gen tmp = yajl_gen_alloc(NULL);
     if (!tmp) {
         snprintf(msg, msglen, PREFIX "out of memory");
         return -1;
     }
-    int rc = emit(tmp, body, len, lim, skip, n_skip, msg, msglen);
+    int rc = emit(tmp, body, len, lim, skip, n_skip, tee, msg, msglen);
     const unsigned char *obj;
     size_t n;
     if (rc == 0 && yajl_gen_get_buf(tmp, &obj, &n) != yajl_gen_status_ok) {
@@ -395,8 +433,22 @@ int metricset_expvar_emit(yajl_gen g, const char *body, size_t len, const decode
                           char *msg, size_t msglen)
 {
     if (lim && lim->select)
-        return emit_selected(g, body, len, lim, NULL, 0, msg, msglen);
-    return emit(g, body, len, lim, NULL, 0, msg, msglen);
+        return emit_selected(g, body, len, lim, NULL, 0, NULL, msg, msglen);
+    return emit(g, body, len, lim, NULL, 0, NULL, msg, msglen);
+}
+
+int metricset_expvar_emit_capture(yajl_gen g, const char *body, size_t len,
+                                  const decode_limits *lim, heap_capture *c, char *msg,
+                                  size_t msglen)
+{
+    if (!c)
+        return metricset_expvar_emit(g, body, len, lim, msg, msglen);
+    metricset_tee tee;
+    heap_capture_begin(c, lim, &tee);
+    int rc = lim && lim->select ? emit_selected(g, body, len, lim, NULL, 0, &tee, msg, msglen)
+                                : emit(g, body, len, lim, NULL, 0, &tee, msg, msglen);
+    heap_capture_end(c, &tee, rc == 0);
+    return rc;
 }
 
 int metricset_expvar_emit_dedup(yajl_gen g, const char *body, size_t len, const decode_limits *lim,
@@ -408,8 +460,8 @@ int metricset_expvar_emit_dedup(yajl_gen g, const char *body, size_t len, const 
         snprintf(msg, msglen, PREFIX "out of memory finding repeated keys");
         return -1;
     }
-    int rc = lim && lim->select ? emit_selected(g, body, len, lim, skip, n_skip, msg, msglen)
-                                : emit(g, body, len, lim, skip, n_skip, msg, msglen);
+    int rc = lim && lim->select ? emit_selected(g, body, len, lim, skip, n_skip, NULL, msg, msglen)
+                                : emit(g, body, len, lim, skip, n_skip, NULL, msg, msglen);
     free(skip);
     return rc;
 }

@@ -6,11 +6,14 @@
  * and elements past a fixed array's end are skipped unchecked, every field
  * of runtime.MemStats is type-checked (the first mismatch is the error, in
  * Go's words and field path), nulls leave values alone.  Only the fields the
- * document needs are kept.  Also owns the GC pause window (§1.3.3). */
+ * document needs are kept.  Also owns the GC pause window (§1.3.3), and
+ * the heap capture: this decoder fed by the expvar decoder's parse, so a
+ * body serving both metricsets is parsed once (metricset.h). */
 #include "metricset.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -129,6 +132,7 @@ typedef struct frame {
     int slot;         /* slot of the field this container fills */
     size_t index;     /* arrays: elements seen */
     const field *cur; /* structs: field of the value being read, NULL = skip */
+    size_t hint;      /* structs: the field expected next (Go writes them in order) */
 } frame;
 
 enum jkind { J_NULL, J_BOOL, J_NUMBER, J_STRING, J_OBJECT, J_ARRAY };
@@ -372,7 +376,17 @@ static int on_bool(void *ctx, int v)
 
 static int on_number(void *ctx, const char *s, size_t n)
 {
-    return scalar(ctx, J_NUMBER, s, n);
+    hp *h = ctx;
+    uint64_t v;
+    /* PauseNs and PauseEnd are most of the numbers: straight into the ring. */
+    frame *f = h->nframes && !h->opaque ? &h->frames[h->nframes - 1] : NULL;
+    if (f && f->t == &t_ring && f->index < HEAP_PAUSE_RING && numfmt_parse_uint64(s, n, &v) == 0) {
+        if (f->slot == SL_PAUSE_NS)
+            h->pause_ns[f->index] = v;
+        f->index++;
+        return 1;
+    }
+    return scalar(h, J_NUMBER, s, n);
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t n)
@@ -384,8 +398,18 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t n)
 {
     hp *h = ctx;
     /* No UTF-8 repair needed: a U+FFFD never matches an ASCII field name. */
-    if (!h->opaque)
-        h->frames[h->nframes - 1].cur = lookup(h->frames[h->nframes - 1].t, (const char *)s, n);
+    if (h->opaque)
+        return 1;
+    frame *f = &h->frames[h->nframes - 1];
+    const field *next = f->hint < f->t->nfields ? &f->t->fields[f->hint] : NULL;
+    /* The exact name of the field expected next is what lookup would find:
+     * no two names of a struct fold to the same key. */
+    if (next && strncmp(next->name, (const char *)s, n) == 0 && next->name[n] == '\0')
+        f->cur = next;
+    else
+        f->cur = lookup(f->t, (const char *)s, n);
+    if (f->cur)
+        f->hint = (size_t)(f->cur - f->t->fields) + 1;
     return 1;
 }
 
@@ -502,19 +526,32 @@ static int put_heap(yajl_gen g, const hp *h, const gc_pauses *p, const heap_extr
            yajl_gen_map_close(g) == yajl_gen_status_ok;
 }
 
-static int decode(hp *h, const char *body, size_t len, const decode_limits *lim, char *msg,
-                  size_t msglen)
+/* Ready for a parse: everything zero (so fields the body lacks read 0), the
+ * buffers kept for their capacity. */
+static void hp_start(hp *h, const decode_limits *lim)
 {
-    static const yajl_callbacks cb = {
-        on_null,      on_bool,    NULL,   NULL,           on_number, on_string,
-        on_start_map, on_map_key, on_end, on_start_array, on_end,
-    };
+    buf cmd = h->cmd, scratch = h->scratch;
+    memset(h, 0, sizeof *h);
+    h->cmd = cmd;
+    h->scratch = scratch;
+    buf_reset(&h->cmd);
     int max = lim && lim->max_depth > 0 ? lim->max_depth : GO_MAX_DEPTH;
     h->max_depth = max < GO_MAX_DEPTH ? max : GO_MAX_DEPTH;
     h->cmd_bad = -1;
     h->cpu[0] = '0';
     h->cpu_len = 1;
-    if (gobody_parse(body, len, &cb, h, h->reason, PREFIX, msg, msglen) < 0)
+}
+
+static const yajl_callbacks heap_cb = {
+    on_null,      on_bool,    NULL,   NULL,           on_number, on_string,
+    on_start_map, on_map_key, on_end, on_start_array, on_end,
+};
+
+static int decode(hp *h, const char *body, size_t len, const decode_limits *lim, char *msg,
+                  size_t msglen)
+{
+    hp_start(h, lim);
+    if (gobody_parse(body, len, &heap_cb, h, h->reason, PREFIX, msg, msglen) < 0)
         return -1;
     if (h->cmd_bad >= 0) {
         snprintf(msg, msglen, PREFIX "cmdline element %ld is not a string", h->cmd_bad);
@@ -523,31 +560,96 @@ static int decode(hp *h, const char *body, size_t len, const decode_limits *lim,
     return 0;
 }
 
+/* The document from decoded values; w is updated only on success. */
+static int emit_doc(yajl_gen g, const hp *h, heap_window *w, const decode_limits *lim, char *msg,
+                    size_t msglen)
+{
+    heap_window next = *w;
+    gc_pauses p;
+    heap_extras_out x;
+    heap_sample hs = {w->now_ns, h->u[SL_TOTAL_ALLOC], (uint32_t)h->u[SL_NUM_GC], h->pause_ns,
+                      HEAP_PAUSE_RING};
+    heap_extras_compute(lim ? &lim->heap : &(heap_extras_conf){0}, &next.extras, &next.last_num_gc,
+                        &hs, &x);
+    heap_gc_window(&next, (uint32_t)h->u[SL_NUM_GC], h->pause_ns, &p);
+    if (!put_heap(g, h, &p, &x)) {
+        snprintf(msg, msglen, "cannot write the golang.heap document");
+        return -1;
+    }
+    *w = next;
+    return 0;
+}
+
 int metricset_heap_emit(yajl_gen g, const char *body, size_t len, heap_window *w,
                         const decode_limits *lim, char *msg, size_t msglen)
 {
     hp h;
-    memset(&h, 0, sizeof h);
     buf_init(&h.cmd, 0);
     buf_init(&h.scratch, 0);
     int rc = decode(&h, body, len, lim, msg, msglen);
-    if (rc == 0) {
-        heap_window next = *w;
-        gc_pauses p;
-        heap_extras_out x;
-        heap_sample hs = {w->now_ns, h.u[SL_TOTAL_ALLOC], (uint32_t)h.u[SL_NUM_GC], h.pause_ns,
-                          HEAP_PAUSE_RING};
-        heap_extras_compute(lim ? &lim->heap : &(heap_extras_conf){0}, &next.extras,
-                            &next.last_num_gc, &hs, &x);
-        heap_gc_window(&next, (uint32_t)h.u[SL_NUM_GC], h.pause_ns, &p);
-        if (put_heap(g, &h, &p, &x)) {
-            *w = next;
-        } else {
-            snprintf(msg, msglen, "cannot write the golang.heap document");
-            rc = -1;
-        }
-    }
+    if (rc == 0)
+        rc = emit_doc(g, &h, w, lim, msg, msglen);
     buf_free(&h.cmd);
     buf_free(&h.scratch);
     return rc;
+}
+
+/* The heap decoder run on another decoder's parse: same events, same
+ * state, so a capture that saw the whole body without objecting holds what
+ * decode() would have produced. */
+struct heap_capture {
+    hp h;
+    int ready; /* h holds a clean decode of the last body */
+};
+
+heap_capture *heap_capture_new(void)
+{
+    heap_capture *c = calloc(1, sizeof *c);
+    if (c) {
+        buf_init(&c->h.cmd, 0);
+        buf_init(&c->h.scratch, 0);
+    }
+    return c;
+}
+
+void heap_capture_free(heap_capture *c)
+{
+    if (!c)
+        return;
+    buf_free(&c->h.cmd);
+    buf_free(&c->h.scratch);
+    free(c);
+}
+
+void heap_capture_clear(heap_capture *c)
+{
+    if (c)
+        c->ready = 0;
+}
+
+int heap_capture_ready(const heap_capture *c)
+{
+    return c && c->ready;
+}
+
+void heap_capture_begin(heap_capture *c, const decode_limits *lim, metricset_tee *tee)
+{
+    c->ready = 0;
+    hp_start(&c->h, lim);
+    *tee = (metricset_tee){.cb = &heap_cb, .ctx = &c->h};
+}
+
+void heap_capture_end(heap_capture *c, const metricset_tee *tee, int parse_ok)
+{
+    /* Anything decode() would word as an error is left to decode() itself. */
+    c->ready = parse_ok && !tee->stopped && c->h.cmd_bad < 0;
+}
+
+int metricset_heap_emit_captured(yajl_gen g, heap_capture *c, const char *body, size_t len,
+                                 heap_window *w, const decode_limits *lim, char *msg, size_t msglen)
+{
+    if (!heap_capture_ready(c))
+        return metricset_heap_emit(g, body, len, w, lim, msg, msglen);
+    c->ready = 0; /* one document per capture */
+    return emit_doc(g, &c->h, w, lim, msg, msglen);
 }
