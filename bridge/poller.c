@@ -23,6 +23,13 @@
 #define QUEUE_FULL_RETRY_MS 100
 #define FD_RESERVE 256             /* descriptors for everything that is not a scrape connection */
 #define BODY_KEEP_MAX (256u << 10) /* idle body buffers keep at most this much */
+#define LEASE_SPARE 16             /* idle leases kept beyond the scrapes in flight */
+/* Scrapes started per loop turn: a burst of due targets (max_start_delay 0,
+ * or many targets with one period) is let out in steps, so answers are taken
+ * in between and the scrapes in flight, each holding a curl handle and a
+ * body, stay a few hundred instead of thousands. */
+#define START_BURST 32
+#define START_PACE_MS 1
 
 /* An old config that scrapes of retiring targets still read. */
 typedef struct cfg_gen {
@@ -45,8 +52,8 @@ struct poller {
     size_t n;
     target **retiring; /* removed by a reload with a scrape still in flight */
     size_t n_retiring;
-    buf **bodies; /* idle body buffers, lent to scrapes in flight */
-    size_t n_bodies, cap_bodies;
+    scrape_lease **leases; /* idle: easy handles and bodies lent to scrapes */
+    size_t n_leases, cap_leases;
     yajl_gen gen;
     size_t in_flight, failed, done;
     int once, started;
@@ -343,7 +350,7 @@ static int retire(poller *p, target *t, cfg_gen *g)
     }
     target **v = realloc(p->retiring, (p->n_retiring + 1) * sizeof *v);
     if (!v) { /* cannot wait for it: abort, giving back its queue room */
-        curlm_remove(p->cm, t->easy);
+        curlm_remove(p->cm, t->lease->easy);
         for (size_t i = 0; i < t->n_sets; i++)
             pipeline_unreserve(p->pl);
         p->in_flight--;
@@ -511,7 +518,7 @@ poller *poller_new(const config *c, const beat_info *bi, pipeline *pl, stats *st
 static void free_target(poller *p, target *t)
 {
     if (t->in_flight)
-        curlm_remove(p->cm, t->easy);
+        curlm_remove(p->cm, t->lease->easy);
     target_free(t);
 }
 
@@ -529,11 +536,9 @@ void poller_free(poller *p)
         free_target(p, p->retiring[i]);
     free(p->due);
     free(p->retiring);
-    for (size_t i = 0; i < p->n_bodies; i++) {
-        buf_free(p->bodies[i]);
-        free(p->bodies[i]);
-    }
-    free(p->bodies);
+    for (size_t i = 0; i < p->n_leases; i++)
+        scrape_lease_free(p->leases[i]);
+    free(p->leases);
     while (p->gens) {
         cfg_gen *g = p->gens;
         p->gens = g->next;
@@ -597,56 +602,57 @@ static int reserve(poller *p, size_t n)
     return 0;
 }
 
-/* A body buffer for a scrape: idle ones are kept (with their capacity, up
- * to BODY_KEEP_MAX), so in steady state nothing is allocated. */
-static buf *body_take(poller *p)
+/* An easy handle and body buffer for a scrape: idle ones are kept (bodies
+ * with their capacity, up to BODY_KEEP_MAX), so in steady state nothing is
+ * allocated, and there are only about as many as scrapes in flight. */
+static scrape_lease *lease_take(poller *p)
 {
-    if (p->n_bodies)
-        return p->bodies[--p->n_bodies];
-    buf *b = malloc(sizeof *b);
-    if (b)
-        buf_init(b, 0);
-    return b;
+    if (p->n_leases)
+        return p->leases[--p->n_leases];
+    return scrape_lease_new();
 }
 
-static void body_give(poller *p, buf *b)
+static void lease_give(poller *p, scrape_lease *l)
 {
-    if (!b)
+    if (!l)
         return;
-    if (b->cap > BODY_KEEP_MAX) { /* a rare huge body: do not keep its memory */
-        buf_free(b);
-        buf_init(b, 0);
+    if (p->n_leases >= LEASE_SPARE && p->n_leases >= p->in_flight) { /* a burst is over */
+        scrape_lease_free(l);
+        return;
     }
-    if (p->n_bodies == p->cap_bodies) {
-        size_t cap = p->cap_bodies ? p->cap_bodies * 2 : 16;
-        buf **v = realloc(p->bodies, cap * sizeof *v);
+    if (l->body.cap > BODY_KEEP_MAX) { /* a rare huge body: do not keep its memory */
+        buf_free(&l->body);
+        buf_init(&l->body, 0);
+    }
+    if (p->n_leases == p->cap_leases) {
+        size_t cap = p->cap_leases ? p->cap_leases * 2 : 16;
+        scrape_lease **v = realloc(p->leases, cap * sizeof *v);
         if (!v) {
-            buf_free(b);
-            free(b);
+            scrape_lease_free(l);
             return;
         }
-        p->bodies = v;
-        p->cap_bodies = cap;
+        p->leases = v;
+        p->cap_leases = cap;
     }
-    p->bodies[p->n_bodies++] = b;
+    p->leases[p->n_leases++] = l;
 }
 
 static void start_scrape(poller *p, target *t)
 {
     char err[256];
-    buf *body = body_take(p);
-    if (!body) {
+    scrape_lease *l = lease_take(p);
+    if (!l || target_scrape_begin(t, l) != 0) {
         log_error("cannot start scrape of %s: out of memory", t->url.uri);
+        lease_give(p, l);
         for (size_t i = 0; i < t->n_sets; i++)
             pipeline_unreserve(p->pl);
         return;
     }
-    target_scrape_reset(t, body);
     t->start_wall_ms = clock_wall_ms();
     t->start_mono_ns = clock_mono_ns();
-    if (curlm_add(p->cm, t->easy, err, sizeof err) != 0) {
+    if (curlm_add(p->cm, l->easy, err, sizeof err) != 0) {
         log_error("cannot start scrape of %s: %s", t->url.uri, err);
-        body_give(p, target_scrape_release(t));
+        lease_give(p, target_scrape_end(t));
         for (size_t i = 0; i < t->n_sets; i++)
             pipeline_unreserve(p->pl);
         return;
@@ -673,12 +679,15 @@ static void advance(poller *p, target *t, int64_t now)
 static int64_t run_due(poller *p)
 {
     int64_t now = mono_ms();
+    size_t started = 0;
     while (p->n) {
         target *t = p->due[0];
         if (t->next_due_ms == INT64_MAX)
             return -1;
         if (t->next_due_ms > now)
             return t->next_due_ms - now;
+        if (started == START_BURST)
+            return START_PACE_MS;
         if (t->in_flight) {
             for (size_t i = 0; i < t->n_sets; i++)
                 p->st->ms[t->set[i].ms].skipped++;
@@ -691,6 +700,7 @@ static int64_t run_due(poller *p)
             return QUEUE_FULL_RETRY_MS;
         } else {
             start_scrape(p, t);
+            started++;
         }
         advance(p, t, now);
     }
@@ -763,7 +773,7 @@ static void on_scrape_done(void *ctx, CURL *easy, CURLcode rc)
             publish_extra(p, t, msg);
     }
     tstatus_record(&t->status, clock_wall_ms(), (now_ns - t->start_mono_ns) / 1000, first_err);
-    body_give(p, target_scrape_release(t));
+    lease_give(p, target_scrape_end(t));
     if (t->retiring)
         finish_retired(p, t);
 }

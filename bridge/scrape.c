@@ -22,8 +22,8 @@ static void dial_target(target *t, char *out, size_t outlen)
 {
     char *ip = NULL;
     long port = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
-    curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_PORT, &port);
+    curl_easy_getinfo(t->lease->easy, CURLINFO_PRIMARY_IP, &ip);
+    curl_easy_getinfo(t->lease->easy, CURLINFO_PRIMARY_PORT, &port);
     if (ip && *ip) {
         snprintf(out, outlen, strchr(ip, ':') ? "dial tcp [%s]:%ld" : "dial tcp %s:%ld", ip, port);
         return;
@@ -51,8 +51,8 @@ static const char *url_host(const char *uri, char *out, size_t outlen)
 static void timeout_detail(target *t, const char *dial, char *out, size_t outlen)
 {
     double connect_s = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME, &connect_s);
-    if (t->status_line[0])
+    curl_easy_getinfo(t->lease->easy, CURLINFO_CONNECT_TIME, &connect_s);
+    if (t->lease->status_line[0])
         snprintf(out, outlen,
                  "context deadline exceeded (Client.Timeout or context "
                  "cancellation while reading body)");
@@ -68,7 +68,7 @@ static void transport_detail(target *t, CURLcode rc, char *out, size_t outlen)
 {
     char dial[128], err[256], host[256];
     long os_errno = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+    curl_easy_getinfo(t->lease->easy, CURLINFO_OS_ERRNO, &os_errno);
     snprintf(err, sizeof err, "%s", os_errno ? strerror((int)os_errno) : "");
     lower_first(err);
     dial_target(t, dial, sizeof dial);
@@ -89,23 +89,25 @@ static void transport_detail(target *t, CURLcode rc, char *out, size_t outlen)
     case CURLE_PEER_FAILED_VERIFICATION:
         /* Go words an unknown issuer this way; other failures keep curl's words. */
         snprintf(out, outlen, "tls: failed to verify certificate: %s",
-                 strstr(t->errbuf, "local issuer") || strstr(t->errbuf, "self-signed") ||
-                         strstr(t->errbuf, "self signed")
+                 strstr(t->lease->errbuf, "local issuer") ||
+                         strstr(t->lease->errbuf, "self-signed") ||
+                         strstr(t->lease->errbuf, "self signed")
                      ? "x509: certificate signed by unknown authority"
-                     : t->errbuf);
+                     : t->lease->errbuf);
         return;
     case CURLE_GOT_NOTHING:
         snprintf(out, outlen, "EOF");
         return;
     default:
-        snprintf(out, outlen, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+        snprintf(out, outlen, "%s",
+                 t->lease->errbuf[0] ? t->lease->errbuf : curl_easy_strerror(rc));
     }
 }
 
 void scrape_fetch_error(target *t, CURLcode rc, char *out, size_t outlen)
 {
     out[0] = '\0';
-    if (t->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+    if (t->lease->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(out, outlen, "response body larger than %zu bytes (max_body_size)",
                  t->mod->max_body_bytes);
         return;
@@ -117,11 +119,11 @@ void scrape_fetch_error(target *t, CURLcode rc, char *out, size_t outlen)
         return;
     }
     long code = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(t->lease->easy, CURLINFO_RESPONSE_CODE, &code);
     if (code == 200)
         return;
     /* Go's resp.Status is "<code> <reason>" as the server sent it. */
-    const char *status = t->status_line;
+    const char *status = t->lease->status_line;
     const char *sp = strchr(status, ' ');
     snprintf(out, outlen, "HTTP error %ld in : %s", code, sp ? sp + 1 : status);
 }
@@ -144,16 +146,23 @@ static int render_doc(target *t, const target_set *s, const beat_info *bi, int64
     yajl_gen_clear(g);
     event_begin(g, bi, &s->site, t->start_wall_ms, duration_ns, NULL);
     int opened = event_open_path(g, s->dataset);
-    const char *body = t->body ? t->body->data : NULL;
-    size_t len = t->body ? t->body->len : 0;
+    const char *body = t->lease->body.data;
+    size_t len = t->lease->body.len;
     int rc;
+    heap_capture *cap = t->lease->heap_cap;
     if (s->ms == STATS_MS_HEAP) {
         t->heap.now_ns = t->start_mono_ns; /* heap.rates */
-        rc = metricset_heap_emit(g, body, len, &t->heap, &t->limits, msg, msglen);
-    } else if (dedup)
+        rc = metricset_heap_emit_captured(g, cap, body, len, &t->heap, &t->limits, msg, msglen);
+    } else if (dedup) {
         rc = metricset_expvar_emit_dedup(g, body, len, &t->limits, msg, msglen);
-    else
-        rc = metricset_expvar_emit(g, body, len, &t->limits, msg, msglen);
+    } else {
+        /* Both metricsets from this body: the heap values are taken on the
+         * way, so the body is parsed once (metricset.h). */
+        if (t->n_sets == 2 && !cap)
+            cap = t->lease->heap_cap = heap_capture_new(); /* NULL: two parses */
+        rc = metricset_expvar_emit_capture(g, body, len, &t->limits, t->n_sets == 2 ? cap : NULL,
+                                           msg, msglen);
+    }
     if (rc == 0) {
         event_close_maps(g, opened);
         event_end(g);
@@ -166,6 +175,8 @@ int scrape_render(target *t, size_t set, CURLcode rc, const beat_info *bi, int64
 {
     const target_set *s = &t->set[set];
     int64_t duration_ns = now_mono_ns - t->start_mono_ns;
+    if (set == 0)
+        heap_capture_clear(t->lease->heap_cap); /* never a previous body's values */
     char fetch_err[1024];
     scrape_fetch_error(t, rc, fetch_err, sizeof fetch_err);
     if (fetch_err[0]) {

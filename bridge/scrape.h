@@ -2,7 +2,8 @@
  * metricset it serves, a success document or an error document worded as Metricbeat words it
  * ("error in http fetch: HTTP error 404 in : 404 Not Found", "error in http
  * fetch: error making http request: Get \"URL\": dial tcp …: connect:
- * connection refused", …).  Called by the poller; no I/O of its own. */
+ * connection refused", …).  Called by the poller while the target still
+ * holds its scrape_lease; no I/O of its own. */
 #ifndef EXPVARBEAT_SCRAPE_H
 #define EXPVARBEAT_SCRAPE_H
 

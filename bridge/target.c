@@ -1,5 +1,5 @@
 /* target: URL building as Metricbeat's host parser does it (spec §1.1) and
- * one-time configuration of a scrape instance's curl easy handle: headers,
+ * the configuration of a lent curl easy handle for one scrape: headers,
  * credentials, TLS, timeouts, gzip, redirects and the capped body sink. */
 #include "target.h"
 
@@ -14,6 +14,7 @@
 #include "stats.h"
 
 #define USER_AGENT "Expvarbeat/" EXPVARBEAT_VERSION " (linux; amd64)"
+#define RECV_BUFFER_SIZE 4096L
 
 /* ---- URL building ---------------------------------------------------- */
 
@@ -260,13 +261,13 @@ void target_url_free(target_url *u)
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
-    target *t = ctx;
+    scrape_lease *l = ctx;
     long code = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(l->easy, CURLINFO_RESPONSE_CODE, &code);
     if (code != 200)
         return size * n; /* only the status matters; don't keep an error page */
-    if (!t->body || buf_append(t->body, p, size * n) != BUF_OK) {
-        t->too_big = 1;
+    if (buf_append(&l->body, p, size * n) != BUF_OK) {
+        l->too_big = 1;
         return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
     }
     return size * n;
@@ -274,12 +275,12 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 
 static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 {
-    target *t = ctx;
+    scrape_lease *l = ctx;
     size_t len = size * n;
     if (len > 5 && memcmp(p, "HTTP/", 5) == 0) {
         while (len && (p[len - 1] == '\r' || p[len - 1] == '\n'))
             len--;
-        snprintf(t->status_line, sizeof t->status_line, "%.*s", (int)len, p);
+        snprintf(l->status_line, sizeof l->status_line, "%.*s", (int)len, p);
     }
     return size * n;
 }
@@ -325,27 +326,30 @@ static int setup_headers(target *t, const module_config *m, char *err, size_t er
     return 0;
 }
 
-static void setup_transfer(target *t, const module_config *m)
+/* Every option of t's request: the handle comes reset from the pool, so
+ * anything not set here is curl's default, never another target's. */
+static int setup_transfer(target *t, scrape_lease *l)
 {
-    CURL *e = t->easy;
-    curl_easy_setopt(e, CURLOPT_URL, t->url.uri);
+    const module_config *m = t->mod;
+    CURL *e = l->easy;
+    int bad = curl_easy_setopt(e, CURLOPT_URL, t->url.uri) != CURLE_OK;
     if (t->url.unix_socket)
-        curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, t->url.unix_socket);
+        bad |= curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, t->url.unix_socket) != CURLE_OK;
     if (t->url.user) {
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(e, CURLOPT_USERNAME, t->url.user);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, t->url.pass);
+        bad |= curl_easy_setopt(e, CURLOPT_USERNAME, t->url.user) != CURLE_OK;
+        bad |= curl_easy_setopt(e, CURLOPT_PASSWORD, t->url.pass) != CURLE_OK;
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
+    bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip") != CURLE_OK;
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)m->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)m->timeout_ms);
     /* Go's http.Client follows up to 10 redirects; so do we. */
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     /* Keep-alive across periods: curl closes a pooled connection idle for
      * longer than MAXAGE_CONN (118 s by default), so allow two periods; and
@@ -354,12 +358,18 @@ static void setup_transfer(target *t, const module_config *m)
     curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, period_s * 2 + 60 > 118 ? period_s * 2 + 60 : 118L);
     curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, period_s * 3 > 300 ? period_s * 3 : 300L);
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)m->max_body_bytes);
+    /* curl allocates its receive buffer per transfer in flight (16 KiB by
+     * default): with thousands of scrapes in flight at once that is most of
+     * the memory.  The body is copied out per callback anyway. */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, RECV_BUFFER_SIZE);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, l);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, l);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, l->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_tls_apply_cas(e, &m->ssl, t->cas);
+    return bad ? -1 : 0;
 }
 
 static int setup_set(target_set *s, const target_url *url, const module_config *m, int ms)
@@ -450,50 +460,75 @@ target *target_new(const module_config *m, const char *host, unsigned metricsets
     if (target_url_build(host, m->basepath, ms_path, &m->query, m->username, m->password, &t->url,
                          err, errlen) != 0)
         goto fail;
-    if (setup_identity(t, m, metricsets) != 0 || !(t->easy = curl_easy_init())) {
+    if (setup_identity(t, m, metricsets) != 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
     if ((metricsets & MS_EXPVAR) && setup_select(t, m, err, errlen) != 0)
         goto fail;
-    if (setup_headers(t, m, err, errlen) != 0 || curl_tls_apply(t->easy, &m->ssl, err, errlen) != 0)
+    if (setup_headers(t, m, err, errlen) != 0)
         goto fail;
-    setup_transfer(t, m);
+    if (m->ssl.certificate_authorities.n &&
+        !(t->cas = curl_tls_cas_get(&m->ssl.certificate_authorities, err, errlen)))
+        goto fail;
     return t;
 fail:
     target_free(t);
     return NULL;
 }
 
-void target_scrape_reset(target *t, buf *body)
+scrape_lease *scrape_lease_new(void)
 {
-    buf_reset(body);
-    body->max = t->mod->max_body_bytes;
-    t->body = body;
-    t->too_big = 0;
-    t->status_line[0] = '\0';
-    t->errbuf[0] = '\0';
+    scrape_lease *l = calloc(1, sizeof *l);
+    if (l && !(l->easy = curl_easy_init())) {
+        free(l);
+        return NULL;
+    }
+    return l;
 }
 
-buf *target_scrape_release(target *t)
+void scrape_lease_free(scrape_lease *l)
 {
-    buf *b = t->body;
-    t->body = NULL;
-    return b;
+    if (!l)
+        return;
+    curl_easy_cleanup(l->easy);
+    buf_free(&l->body);
+    heap_capture_free(l->heap_cap);
+    free(l);
+}
+
+int target_scrape_begin(target *t, scrape_lease *l)
+{
+    buf_reset(&l->body);
+    l->body.max = t->mod->max_body_bytes;
+    l->too_big = 0;
+    l->status_line[0] = '\0';
+    l->errbuf[0] = '\0';
+    if (setup_transfer(t, l) != 0) {
+        curl_easy_reset(l->easy);
+        return -1;
+    }
+    t->lease = l;
+    return 0;
+}
+
+scrape_lease *target_scrape_end(target *t)
+{
+    scrape_lease *l = t->lease;
+    t->lease = NULL;
+    if (l)
+        curl_easy_reset(l->easy);
+    return l;
 }
 
 void target_free(target *t)
 {
     if (!t)
         return;
-    if (t->easy)
-        curl_easy_cleanup(t->easy);
+    scrape_lease_free(t->lease);
     curl_slist_free_all(t->headers);
+    curl_tls_cas_put(t->cas);
     target_url_free(&t->url);
-    if (t->body) {
-        buf_free(t->body);
-        free(t->body);
-    }
     expvar_select_free(t->limits.select);
     for (size_t i = 0; i < t->n_sets; i++)
         free(t->set[i].dataset);

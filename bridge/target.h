@@ -2,10 +2,16 @@
  * one or both metricsets: Metricbeat fetches expvar and heap separately, but
  * when both resolve to the same URL (the default) one body makes both
  * documents, exactly as two fetches would.  Owns the URL built exactly as
- * Metricbeat's host parser builds it, the curl easy handle with headers, auth
- * and TLS (set once; reused, so connections stay alive between scrapes), the
- * body buffer (kept between scrapes), the heap GC window and the schedule
- * slot.  The poller drives it; scrape.c turns its result into documents. */
+ * Metricbeat's host parser builds it, the request headers, the shared CA
+ * bundle, the heap GC window and the schedule slot.  What only a transfer in
+ * flight needs (a curl easy handle, the body, curl's error and status text)
+ * is a scrape_lease the poller lends for the scrape: every option of the
+ * request is set on each loan and the handle is reset when it comes back,
+ * so memory follows scrapes in flight, not targets, and nothing of one
+ * target's request (headers, credentials) reaches another's.  Connections
+ * live in the multi handle's pool, so keep-alive does not depend on which
+ * handle a scrape borrows.  The poller drives it; scrape.c turns its result
+ * into documents. */
 #ifndef EXPVARBEAT_TARGET_H
 #define EXPVARBEAT_TARGET_H
 
@@ -13,6 +19,7 @@
 #include <stdint.h>
 #include "buf.h"
 #include "config.h"
+#include "curl_tls.h"
 #include "event.h"
 #include "tstatus.h"
 #include "metricset.h"
@@ -37,6 +44,19 @@ typedef struct target_set {
     event_site site;
 } target_set;
 
+/* One transfer's state, lent to a target for the duration of its scrape. */
+typedef struct scrape_lease {
+    CURL *easy; /* carries no target's options while idle */
+    buf body;   /* the 200 body, capped at max_body_size */
+    int too_big;
+    char status_line[128]; /* last "HTTP/1.1 404 Not Found" seen */
+    char errbuf[CURL_ERROR_SIZE];
+    heap_capture *heap_cap; /* the heap values the expvar parse saw (metricset.h); lazy */
+} scrape_lease;
+
+scrape_lease *scrape_lease_new(void);
+void scrape_lease_free(scrape_lease *l);
+
 typedef struct target {
     const module_config *mod;
     target_set set[2]; /* expvar first when both */
@@ -44,8 +64,8 @@ typedef struct target {
     target_url url;
     decode_limits limits;
     heap_window heap;
-    CURL *easy;
     struct curl_slist *headers;
+    curl_tls_cas *cas; /* ssl.certificate_authorities, NULL when none */
     uint64_t identity; /* target_identity(namespace, URL) */
     /* schedule */
     int64_t next_due_ms; /* monotonic */
@@ -54,19 +74,15 @@ typedef struct target {
     unsigned delayed; /* this turn has waited for room in the queue */
     int retiring;     /* removed by a reload; its scrape in flight still finishes */
     void *gen;        /* the poller's record of the old config a retiring target reads */
-    /* the scrape in flight; body lent by the poller's pool only for its
-     * duration, so memory follows scrapes in flight, not targets */
-    buf *body;
-    int too_big;
+    /* the scrape in flight */
+    scrape_lease *lease; /* NULL between scrapes */
     int64_t start_wall_ms, start_mono_ns;
-    char status_line[128]; /* last "HTTP/1.1 404 Not Found" seen */
-    char errbuf[CURL_ERROR_SIZE];
     tstatus status; /* health, for the status page and /stats */
 } target;
 
 /* Builds a target for the MS_* bits in metricsets (the URL of expvar.path
- * when MS_EXPVAR is among them, else heap.path) with its easy handle
- * configured once.  NULL + err. */
+ * when MS_EXPVAR is among them, else heap.path): headers, bearer token and
+ * CA files are read here, once.  NULL + err. */
 target *target_new(const module_config *m, const char *host, unsigned metricsets, char *err,
                    size_t errlen);
 /* 1 when expvar.path and heap.path give the same URL for host: one fetch
@@ -76,10 +92,14 @@ int target_paths_shared(const module_config *m, const char *host);
  * restarts, hosts and list order, so it can place a target in a shard. */
 uint64_t target_identity(const char *ns, const char *url);
 void target_free(target *t);
-/* Forgets the previous scrape's status and takes body (emptied, capped at
- * max_body_size) for the next one; target_free frees a body still held. */
-void target_scrape_reset(target *t, buf *body);
-/* Gives the body back after the scrape's documents are rendered. */
-buf *target_scrape_release(target *t);
+/* Takes l for the next scrape: empties its body (capped at max_body_size)
+ * and sets every option of t's request on its easy handle, the private
+ * pointer (t) included.  0, or -1 when curl is out of memory (l stays the
+ * caller's).  target_free frees a lease still held. */
+int target_scrape_begin(target *t, scrape_lease *l);
+/* Gives the lease back after the scrape's documents are rendered, its easy
+ * handle reset to curl's defaults (connections and DNS cache stay in the
+ * multi handle). */
+scrape_lease *target_scrape_end(target *t);
 
 #endif

@@ -10,7 +10,7 @@ void tstatus_init(tstatus *s, const char *address, const char *metricsets, const
                   int64_t period_ms, int64_t timeout_ms)
 {
     memset(s, 0, sizeof *s);
-    snprintf(s->address, sizeof s->address, "%s", address ? address : "");
+    s->address = address ? address : "";
     snprintf(s->metricsets, sizeof s->metricsets, "%s", metricsets ? metricsets : "");
     snprintf(s->ns, sizeof s->ns, "%s", ns ? ns : "");
     s->period_ms = period_ms;

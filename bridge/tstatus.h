@@ -15,7 +15,9 @@ enum tstatus_state { TSTATUS_PENDING, TSTATUS_OK, TSTATUS_FAILING, TSTATUS_SLOW,
 
 typedef struct tstatus {
     /* set once by the poller when the target is made */
-    char address[256];   /* service.address as documents carry it (no userinfo) */
+    /* service.address as documents carry it (no userinfo); borrowed: the
+     * owner's copy (the target's URL) outlives this */
+    const char *address;
     char metricsets[32]; /* "expvar", "heap" or "expvar,heap" */
     char ns[64];         /* expvar.namespace, "" for heap only */
     int64_t period_ms, timeout_ms;
@@ -33,7 +35,8 @@ typedef struct tstatus {
     size_t hist_next, hist_n;
 } tstatus;
 
-/* Fills the fixed part; the rest starts empty. */
+/* Fills the fixed part; the rest starts empty.  address is kept as a
+ * pointer (NULL reads as ""), the other strings are copied. */
 void tstatus_init(tstatus *s, const char *address, const char *metricsets, const char *ns,
                   int64_t period_ms, int64_t timeout_ms);
 

@@ -550,11 +550,12 @@ static void test_page_ten_thousand_targets(void **state)
     fill_stats(&st);
     int64_t now = st.start_ms + 1000;
     tstatus *t = calloc(N, sizeof *t);
+    char(*addr)[64] = calloc(N, sizeof *addr); /* tstatus borrows the address */
     assert_non_null(t);
+    assert_non_null(addr);
     for (size_t i = 0; i < N; i++) {
-        char addr[64];
-        snprintf(addr, sizeof addr, "http://10.0.%zu.%zu:6060/debug/vars", i / 250, i % 250);
-        tstatus_init(&t[i], addr, "expvar", "app", 10000, 10000);
+        snprintf(addr[i], sizeof addr[i], "http://10.0.%zu.%zu:6060/debug/vars", i / 250, i % 250);
+        tstatus_init(&t[i], addr[i], "expvar", "app", 10000, 10000);
         for (int k = 0; k < TSTATUS_HISTORY; k++)
             tstatus_record(&t[i], now - 1000, 1000 + k * 37 + (int64_t)i % 500, NULL);
     }
@@ -603,6 +604,7 @@ static void test_page_ten_thousand_targets(void **state)
                   capped_len, capped_s * 1e3, all_len, all_s * 1e3, b.len, json_s * 1e3);
     buf_free(&b);
     free(t);
+    free(addr);
 }
 
 static void test_page_formats(void **state)
