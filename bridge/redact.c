@@ -67,19 +67,39 @@ static const char *userinfo_at(const char *p, const char *end)
     return at;
 }
 
+/* Where the userinfo of the URL whose authority starts at p ends: at its
+ * '@' normally.  A password written unencoded with '/', '?' or '#' ends the
+ * authority early ("user:se" of "http://user:se/cret@h"): such a host is
+ * invalid and error messages echo it, so when what stands before that early
+ * end is "name:" and something that is not a port, the '@' is looked for up
+ * to the end of the token (whole = the string is one URL). */
+static const char *userinfo_end(const char *p, int whole)
+{
+    const char *end = authority_end(p), *at = userinfo_at(p, end);
+    if (at || *p == '[')
+        return at;
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    if (!colon || colon + 1 == end)
+        return NULL;
+    for (const char *q = colon + 1; q < end; q++)
+        if (*q < '0' || *q > '9')
+            return userinfo_at(p, whole ? p + strlen(p) : p + strcspn(p, " \t\n\"'<>"));
+    return NULL;
+}
+
 size_t redact_urls(const char *s, int bare_host, char *out, size_t outlen)
 {
     size_t len = 0;
     const char *p = s;
     if (bare_host && !strstr(s, "://")) {
-        const char *at = userinfo_at(s, authority_end(s));
+        const char *at = userinfo_end(s, 1);
         if (at) {
             put(out, outlen, &len, REDACT_MASK, strlen(REDACT_MASK));
             p = at;
         }
     }
     for (const char *sep; (sep = strstr(p, "://")) != NULL;) {
-        const char *auth = sep + 3, *at = userinfo_at(auth, authority_end(auth));
+        const char *auth = sep + 3, *at = userinfo_end(auth, bare_host);
         put(out, outlen, &len, p, (size_t)(auth - p));
         p = auth;
         if (at) {
