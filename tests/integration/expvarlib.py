@@ -78,6 +78,29 @@ def free_port():
         s.close()
 
 
+def closed_port():
+    """A loopback port nothing listens on, below the ephemeral port range.
+    (free_port's answer lies inside that range, where it can become the
+    source port of a connection attempt to itself: Linux then connects the
+    socket to itself and "connection refused" never comes.)"""
+    lo = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo = int(f.read().split()[0])
+    except (OSError, ValueError):
+        pass
+    for port in range(max(1024, lo - 5000), lo):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise AssertionError("no free port below the ephemeral range")
+
+
 # ---------------------------------------------------------------------------
 # Deadlines
 
