@@ -146,8 +146,8 @@ int log_format(const log_record *r, int json, buf *out)
     return json ? format_json(r, out) : format_text(r, out);
 }
 
-static void emit(enum log_level lvl, const char *logger, const char *extra, const char *fmt,
-                 va_list ap)
+__attribute__((format(printf, 4, 0))) static void
+emit(enum log_level lvl, const char *logger, const char *extra, const char *fmt, va_list ap)
 {
     char raw[LINE_MAX_BYTES], msg[LINE_MAX_BYTES];
     struct timeval tv;

@@ -2,6 +2,7 @@
 #include "pipeline.h"
 
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,7 +27,8 @@ struct pipeline {
     batch b;           /* the batch in flight, if b.n */
     int in_flight;
     int64_t backoff_ms, retry_at_ms;
-    int64_t now_ms; /* the clock of the current poll: outputs may finish batches inside it */
+    int64_t now_ms;       /* the clock of the current poll: outputs may finish batches inside it */
+    int64_t last_trim_ms; /* release_freed_memory */
     unsigned seed;
     /* queue.disk: the ring is a read-ahead window over the spool. */
     spool *sp;
@@ -263,6 +265,19 @@ static void commit_spool(pipeline *p)
     update_spool_stats(p);
 }
 
+/* Delivered documents leave holes all over glibc's heap; without a trim the
+ * process keeps them resident and RSS creeps up for minutes after warm-up
+ * (the soak showed +8.6 MiB over 5 minutes at 200 targets, with the bytes in
+ * use flat).  A trim every TRIM_EVERY_MS costs well under a millisecond. */
+#define TRIM_EVERY_MS 10000
+static void release_freed_memory(pipeline *p)
+{
+    if (p->now_ms - p->last_trim_ms < TRIM_EVERY_MS)
+        return;
+    p->last_trim_ms = p->now_ms;
+    malloc_trim(0);
+}
+
 static void on_batch_done(batch *b, void *ctx)
 {
     pipeline *p = ctx;
@@ -290,6 +305,7 @@ static void on_batch_done(batch *b, void *ctx)
         }
     }
     b->n = 0;
+    release_freed_memory(p);
     if (retries)
         schedule_retry(p, p->now_ms);
     else
