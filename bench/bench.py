@@ -224,9 +224,9 @@ def start_gotargets(kids, work, n):
 
 # ---- expvarbeat -----------------------------------------------------------------
 
-def beat_config(urls, period, out_yaml, http_port, extra=""):
+def beat_config(urls, period, out_yaml, http_port, extra="", start_delay="0s"):
     lines = [
-        "metricbeat.max_start_delay: 0s",
+        "metricbeat.max_start_delay: %s" % start_delay,
         "logging.level: warning",
         "http: {enabled: true, host: 127.0.0.1, port: %d}" % http_port,
         out_yaml,
@@ -243,7 +243,7 @@ def beat_config(urls, period, out_yaml, http_port, extra=""):
 
 
 class Beat:
-    def __init__(self, kids, work, name, urls, period, out_yaml=None, extra=""):
+    def __init__(self, kids, work, name, urls, period, out_yaml=None, extra="", start_delay="0s"):
         self.kids = kids
         self.dir = os.path.join(work, name)
         os.makedirs(self.dir)
@@ -253,7 +253,7 @@ class Beat:
                         "number_of_files: 2}" % self.out_dir)
         self.http_port = free_port()
         conf = os.path.join(self.dir, "expvarbeat.yml")
-        write_private(conf, beat_config(urls, period, out_yaml, self.http_port, extra))
+        write_private(conf, beat_config(urls, period, out_yaml, self.http_port, extra, start_delay))
         self.log = open(os.path.join(self.dir, "log"), "w")
         self.t0 = time.time()
         self.proc = kids.start([os.path.join(BUILD, "expvarbeat"), "-e", "-c", conf,
@@ -464,7 +464,9 @@ def scale(kids, work, farm, rep, n, seconds):
     period = 10
     print("scale: %d targets, period %ds, %ds" % (n, period, seconds), flush=True)
     before = farm.requests()
-    b = Beat(kids, work, "scale-%d" % n, farm.urls(n), "%ds" % period)
+    # As deployed: first scrapes spread over the period (max_start_delay).
+    b = Beat(kids, work, "scale-%d" % n, farm.urls(n), "%ds" % period,
+             start_delay="%ds" % period)
     time.sleep(seconds)  # the measurement window
     r = b.finish()
     farm.settle()
