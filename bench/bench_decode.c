@@ -13,28 +13,7 @@
 
 #include "buf.h"
 #include "metricset.h"
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: immune to preemption */
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    buf b;
-    buf_init(&b, 0);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    return buf_detach(&b, len);
-}
+#include "bench_util.h"
 
 typedef int (*work_fn)(const char *body, size_t len, yajl_gen g);
 

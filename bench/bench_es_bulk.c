@@ -17,30 +17,9 @@
 #include "es_conn.h"
 #include "event.h"
 #include "metricset.h"
+#include "bench_util.h"
 
 #define BATCH 1600
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    buf b;
-    buf_init(&b, 0);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    return buf_detach(&b, len);
-}
 
 typedef struct doc {
     char *json;
