@@ -342,6 +342,10 @@ static int flush_lines(fileout *f, batch *b, size_t first, size_t last)
     return err;
 }
 
+/* Lines go out in writes of about this size: buffering a whole batch
+ * (1600 documents, ~7 MiB) kept a batch-sized buffer alive for good. */
+#define WRITE_CHUNK (256 * 1024)
+
 static void retry_from(batch *b, size_t i)
 {
     for (; i < b->n; i++)
@@ -363,13 +367,14 @@ static int add_line(fileout *f, batch *b, size_t i, size_t *first, char *err, si
                   line, f->max_bytes);
         return 0;
     }
-    if (f->size + f->out.len + line > f->max_bytes && f->size + f->out.len > 0) {
+    int full = f->size + f->out.len + line > f->max_bytes && f->size + f->out.len > 0;
+    if (full || f->out.len >= WRITE_CHUNK) {
         int e = flush_lines(f, b, *first, i);
         if (e != 0) {
             snprintf(err, errlen, "writing '%s/%s' failed: %s", f->dir, f->active, strerror(e));
             return e;
         }
-        if (rotate(f, 0, err, errlen) != 0)
+        if (full && rotate(f, 0, err, errlen) != 0)
             return EIO;
         *first = i;
     }
