@@ -19,30 +19,15 @@
 #include "../../fuzz/fuzz_decode.c"
 #include "../../fuzz/fuzz_es_bulk.c"
 #include "../../fuzz/fuzz_url.c"
+#include "decode_helpers.h"
 
 typedef int (*one_fn)(const uint8_t *data, size_t size);
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    uint8_t *p = malloc((size_t)n + 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
 
 /* Runs every file of data/fuzz/<harness>; returns how many. */
 static size_t replay(const char *harness, one_fn fn)
 {
     const char *data = getenv("EXPVARBEAT_TEST_DATA");
-    char dir[1024], path[2048];
+    char dir[1024], rel[512];
     snprintf(dir, sizeof dir, "%s/fuzz/%s", data ? data : "tests/data", harness);
     DIR *d = opendir(dir);
     if (!d)
@@ -51,11 +36,11 @@ static size_t replay(const char *harness, one_fn fn)
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         if (e->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        snprintf(rel, sizeof rel, "fuzz/%s/%s", harness, e->d_name);
         size_t len;
-        uint8_t *in = slurp(path, &len);
+        char *in = dh_read(rel, &len);
         print_message("%s: %s\n", harness, e->d_name);
-        fn(in, len);
+        fn((const uint8_t *)in, len);
         free(in);
         n++;
     }
