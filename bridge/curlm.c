@@ -32,9 +32,12 @@ static void drain(curlm *m)
 static void on_fd(void *ctx, int fd, unsigned events)
 {
     curlm *m = ctx;
-    int flags = ((events & LOOP_IN) ? CURL_CSELECT_IN : 0) |
-                ((events & LOOP_OUT) ? CURL_CSELECT_OUT : 0) |
-                ((events & LOOP_ERR) ? CURL_CSELECT_ERR : 0);
+    /* An error or hang-up on the socket is handed to curl as readable and
+     * writable, not as CURL_CSELECT_ERR: curl then reads or checks SO_ERROR
+     * and reports the real cause ("Connection reset by peer"), where ERR
+     * mid-transfer only gives "select/poll returned error". */
+    unsigned io = (events & LOOP_ERR) ? (LOOP_IN | LOOP_OUT) : events;
+    int flags = ((io & LOOP_IN) ? CURL_CSELECT_IN : 0) | ((io & LOOP_OUT) ? CURL_CSELECT_OUT : 0);
     curl_multi_socket_action(m->multi, fd, flags, &m->running);
     drain(m);
 }
